@@ -1,0 +1,79 @@
+// spool/spool.hpp — the durable queue on a directory: tmp/ → incoming/ (→ outgoing/ later).
+//
+// Layout under the spool root:
+//   tmp/       files being written; never meaningful after a crash (removed by recover())
+//   incoming/  committed messages: <id>.msg (the bytes) and <id>.env (the envelope, the commit
+//              marker: it is renamed in last, so an .env in incoming/ means the .msg is whole)
+//   corrupt/   items that could not be read back, kept for an operator with a .reason file
+//
+// Contract: open() creates the layout if absent and checks that it is writable. recover() is
+// run once at start, before any writer: it removes tmp/ leftovers and .msg files without an
+// .env, moves unreadable envelopes (and .env without .msg) to corrupt/ beside a <id>.reason
+// file, and leaves (with a warning) any file it does not recognise. Thread-safe after open().
+//
+// Spool ids: 20 lowercase hex digits, "<14: microseconds since the epoch><6: random>", e.g.
+// "0641a2b3c4d5e6a1b2c3". The time part comes from the injected Clock but never repeats nor goes
+// back within one Spool (it is bumped by one microsecond when the clock stalls or steps back),
+// so ids from one process are strictly increasing; the 24 random bits (injected Random) keep
+// processes sharing the directory, or a restart after a clock step, apart. Fixed width, so
+// sorting the strings sorts by arrival. They match is_valid_id() (envelope.hpp).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "spool/envelope.hpp"
+#include "util/clock.hpp"
+#include "util/random.hpp"
+#include "util/result.hpp"
+
+namespace referent::spool {
+
+struct RecoveryReport {
+    std::size_t committed = 0;        // messages waiting in incoming/
+    std::size_t removed_partial = 0;  // tmp/ leftovers and .msg without .env
+    std::size_t moved_corrupt = 0;    // unreadable envelopes moved to corrupt/
+};
+
+class Spool {
+public:
+    // Creates root, tmp/, incoming/, corrupt/ if absent; fails (temporary) if not writable.
+    static util::Result<Spool> open(std::filesystem::path root, util::Clock& clock,
+                                    util::Random& random);
+
+    // Fails (temporary) only when the directories cannot be read or changed.
+    util::Result<RecoveryReport> recover();
+
+    std::string new_id();
+
+    // Free octets available to us on the spool's file system (statvfs f_bavail * f_frsize).
+    util::Result<std::uint64_t> free_space() const;
+
+    // Ids of committed messages in incoming/, sorted.
+    std::vector<std::string> incoming_ids() const;
+
+    const std::filesystem::path& root() const { return root_; }
+    std::filesystem::path tmp_dir() const { return root_ / "tmp"; }
+    std::filesystem::path incoming_dir() const { return root_ / "incoming"; }
+    std::filesystem::path corrupt_dir() const { return root_ / "corrupt"; }
+
+    Spool(Spool&& other) noexcept;
+    Spool& operator=(Spool&&) = delete;
+    Spool(const Spool&) = delete;
+
+private:
+    Spool(std::filesystem::path root, util::Clock& clock, util::Random& random);
+    util::Status clear_tmp(RecoveryReport& report);
+    util::Status scan_incoming(RecoveryReport& report);
+    util::Status move_to_corrupt(const std::string& id, const std::string& reason, bool has_msg);
+
+    std::filesystem::path root_;
+    util::Clock* clock_;
+    util::Random* random_;
+    std::atomic<std::uint64_t> last_micros_{0};  // time part of the last id handed out
+};
+
+}  // namespace referent::spool

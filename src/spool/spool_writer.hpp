@@ -1,0 +1,86 @@
+// spool/spool_writer.hpp — group commit of accepted messages into incoming/.
+//
+// Contract: commit() is thread-safe and returns at once; `done` is called later, exactly once,
+// on the writer thread, with ok only when the message and its envelope are durable in
+// incoming/: for each batch the writer writes every message and envelope under tmp/, fsyncs
+// each file, renames the .msg files and then the .env files (commit markers) into incoming/,
+// and fsyncs incoming/ once. Concurrent sessions thus share the directory fsync and the file
+// system's journal commit. On any failure (write, fsync, rename, directory fsync) the affected
+// messages get a temporary Error and nothing of them is left in tmp/ or incoming/ (their
+// entries are unlinked), so a client that saw 451 may retry without leaving a half-commit.
+// The writer never blocks the caller; stop() drains pending commits, then joins.
+//
+// Sequencing: the `done` callbacks of one batch run on the writer thread, in submission order,
+// after that batch's directory fsync; the next batch starts only when they have returned, so
+// `done` must be quick (post to an io_context, set a promise) and must not call stop().
+// commit() after stop() does not queue: it calls `done` at once, on the caller's thread, with a
+// temporary Error. stop() is for the owner (not concurrent with itself); the destructor calls it.
+// Logs: debug per committed message (it carries no personal data, but info would flood), a
+// warning per failed message with the system error.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "spool/envelope.hpp"
+#include "spool/spool.hpp"
+#include "util/result.hpp"
+
+namespace referent::spool {
+
+struct WriterStats {
+    std::uint64_t messages = 0;  // committed successfully
+    std::uint64_t failed = 0;
+    std::uint64_t batches = 0;
+    std::uint64_t fsyncs = 0;  // file and directory fsyncs issued
+};
+
+class SpoolWriter {
+public:
+    using Done = std::function<void(util::Status)>;
+
+    struct Options {
+        std::size_t max_batch = 256;  // messages per group commit
+    };
+
+    SpoolWriter(Spool& spool, Options options);
+    ~SpoolWriter();  // stop()s
+    SpoolWriter(const SpoolWriter&) = delete;
+    SpoolWriter& operator=(const SpoolWriter&) = delete;
+
+    // `envelope.id` must be a fresh id from Spool::new_id().
+    void commit(Envelope envelope, std::string data, Done done);
+
+    void stop();
+    WriterStats stats() const;
+
+private:
+    struct Request {
+        Envelope envelope;
+        std::string data;
+        Done done;
+    };
+
+    void run();
+    void write_batch(std::deque<Request>& batch);
+    void finish_batch(std::deque<Request>& batch, std::vector<util::Status>& outcomes,
+                      std::uint64_t fsyncs);
+
+    Spool& spool_;
+    Options options_;
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<Request> pending_;
+    bool stopping_ = false;
+    WriterStats stats_;
+    int incoming_fd_ = -1;  // kept open: one directory fsync per batch, no open/close per batch
+    std::thread thread_;
+};
+
+}  // namespace referent::spool
