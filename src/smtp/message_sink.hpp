@@ -6,6 +6,7 @@
 // (app/spool_sink); tests use a memory sink.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -29,6 +30,14 @@ struct AcceptedMessage {
     std::string data;  // unstuffed, exactly as received (CRLF line endings)
 };
 
+// Who delivered the message: known to the connection, not to the protocol session.
+struct SessionInfo {
+    std::string client_ip;
+    std::uint16_t client_port = 0;
+    std::string listener_role;  // "public" | "internal"
+    bool lmtp = false;
+};
+
 struct CommitOutcome {
     enum class Status { ok, temporary, permanent };
     Status status = Status::ok;
@@ -38,7 +47,8 @@ struct CommitOutcome {
 class MessageSink {
 public:
     virtual ~MessageSink() = default;
-    virtual void accept(AcceptedMessage message, std::function<void(CommitOutcome)> done) = 0;
+    virtual void accept(const SessionInfo& session, AcceptedMessage message,
+                        std::function<void(CommitOutcome)> done) = 0;
 };
 
 }  // namespace referent::smtp

@@ -1,0 +1,167 @@
+#include "app/daemon.hpp"
+
+#include <systemd/sd-daemon.h>
+
+#include <csignal>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "app/spool_sink.hpp"
+#include "server/listener.hpp"
+#include "server/recipient_policy.hpp"
+#include "server/tls.hpp"
+#include "spool/spool.hpp"
+#include "spool/spool_writer.hpp"
+#include "util/clock.hpp"
+#include "util/log.hpp"
+#include "util/random.hpp"
+
+namespace referent::app {
+
+namespace {
+
+using server::asio::io_context;
+
+const char* role_name(config::Role r) { return r == config::Role::public_ ? "public" : "internal"; }
+
+server::ConnectionSettings settings_for(const config::Config& c, const config::Listen& l,
+                                        const SpoolSink& sink, server::asio::ssl::context* tls) {
+    const config::Limits& lim = c.gateway.limits;
+    server::ConnectionSettings s;
+    s.role = role_name(l.role);
+    s.idle_timeout = lim.idle_timeout;
+    s.tls = tls;
+    smtp::SessionOptions& o = s.session;
+    o.dialect = l.protocol == config::Protocol::lmtp ? smtp::Dialect::lmtp : smtp::Dialect::smtp;
+    o.hostname = c.gateway.hostname;
+    o.max_message_size = lim.max_message_size;
+    o.max_header_size = lim.max_header_size;
+    o.max_recipients = lim.max_recipients;
+    o.max_errors = lim.max_errors;
+    o.max_nonmail_commands = lim.max_nonmail_commands;
+    o.max_command_length = lim.max_command_length;
+    o.tls_available = tls != nullptr;
+    auto policy = std::make_shared<server::RecipientPolicy>(c, l.role);
+    o.check_recipient = [policy](const smtp::Address& a) { return policy->check(a); };
+    o.has_space = [&sink](std::uint64_t declared) { return sink.has_space(declared); };
+    return s;
+}
+
+// Stops accepting, asks connections to finish, and forces them after the grace period.
+class Stopper {
+public:
+    Stopper(io_context& io, std::vector<std::unique_ptr<server::Listener>>& listeners,
+            server::ConnectionRegistry& registry, std::chrono::seconds grace)
+        : listeners_(listeners), registry_(registry), grace_(grace), timer_(io) {}
+
+    void stop() {
+        if (stopping_) return;
+        stopping_ = true;
+        sd_notify(0, "STOPPING=1");
+        util::log_info("referentd", "stopping: no new connections; finishing transactions");
+        for (auto& l : listeners_) l->close();
+        registry_.on_empty([this] { timer_.cancel(); });
+        registry_.shutdown_all();
+        if (registry_.size() == 0) return;
+        timer_.expires_after(grace_);
+        timer_.async_wait([this](boost::system::error_code ec) {
+            if (ec) return;
+            util::log_warning("referentd", "grace period over: closing " +
+                                               std::to_string(registry_.size()) + " connections");
+            registry_.force_all();
+        });
+    }
+
+private:
+    std::vector<std::unique_ptr<server::Listener>>& listeners_;
+    server::ConnectionRegistry& registry_;
+    std::chrono::seconds grace_;
+    server::asio::steady_timer timer_;
+    bool stopping_ = false;
+};
+
+void wait_signals(server::asio::signal_set& signals, Stopper& stopper) {
+    signals.async_wait([&signals, &stopper](boost::system::error_code ec, int signo) {
+        if (ec) return;
+        if (signo == SIGHUP) {
+            util::log_info("referentd", "SIGHUP: live reload is not available yet; ignored");
+            wait_signals(signals, stopper);
+            return;
+        }
+        stopper.stop();
+        // No more waits: io.run() returns once the last connection has ended.
+        signals.cancel();
+    });
+}
+
+}  // namespace
+
+int run_daemon(const config::Config& config) {
+    std::signal(SIGPIPE, SIG_IGN);
+    util::SystemClock clock;
+    util::SystemRandom random;
+    const config::Gateway& gw = config.gateway;
+
+    auto spool = spool::Spool::open(gw.spool, clock, random);
+    if (!spool) {
+        util::log_error("referentd", spool.error().message);
+        return 1;
+    }
+    // recover() logs what it found; committed messages wait in incoming/ for the processor.
+    if (auto report = spool->recover(); !report) {
+        util::log_error("referentd", "spool recovery failed: " + report.error().message);
+        return 1;
+    }
+
+    std::unique_ptr<server::asio::ssl::context> tls;
+    if (gw.tls) {
+        auto ctx = server::make_tls_context(*gw.tls);
+        if (!ctx) {
+            util::log_error("referentd", ctx.error().message);
+            return 1;
+        }
+        tls = std::move(*ctx);
+    }
+
+    spool::SpoolWriter writer(*spool, {});
+    SpoolSink sink(*spool, writer, clock, gw.hostname, gw.limits.min_free_space);
+    io_context io(1);
+    server::ConnectionRegistry registry(gw.limits.max_connections, gw.limits.max_connections_per_ip);
+    std::deque<server::ConnectionSettings> settings;  // stable addresses for the listeners
+    std::vector<std::unique_ptr<server::Listener>> listeners;
+    for (const auto& l : gw.listen) {
+        settings.push_back(settings_for(config, l, sink, tls.get()));
+        auto listener = server::Listener::bind(io, l.address, l.port, settings.back(), sink, registry);
+        if (!listener) {
+            util::log_error("referentd", listener.error().message);
+            return 1;
+        }
+        auto ep = (*listener)->local_endpoint();
+        std::string addr = ep.address().is_v6() ? "[" + ep.address().to_string() + "]"
+                                                : ep.address().to_string();
+        util::log_info("referentd", "listening on " + addr + ":" + std::to_string(ep.port()) +
+                                        " protocol=" +
+                                        (l.protocol == config::Protocol::lmtp ? "lmtp" : "smtp") +
+                                        " role=" + role_name(l.role));
+        listeners.push_back(std::move(*listener));
+    }
+
+    Stopper stopper(io, listeners, registry, gw.limits.shutdown_grace);
+    server::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+    wait_signals(signals, stopper);
+    for (auto& l : listeners) l->start();
+    sd_notify(0, "READY=1");
+    util::log_info("referentd", "ready");
+
+    io.run();
+    writer.stop();
+    auto stats = writer.stats();
+    util::log_info("referentd", "stopped: messages=" + std::to_string(stats.messages) +
+                                    " failed=" + std::to_string(stats.failed) + " batches=" +
+                                    std::to_string(stats.batches) + " fsyncs=" +
+                                    std::to_string(stats.fsyncs));
+    return 0;
+}
+
+}  // namespace referent::app

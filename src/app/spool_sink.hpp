@@ -1,0 +1,38 @@
+// app/spool_sink.hpp — the production MessageSink: accepted messages go to the spool.
+//
+// Contract: accept() gives the message a fresh spool id, prepends the gateway's Received:
+// header, builds the envelope (role, client, HELO, MAIL FROM, recipients, arrival time, TLS)
+// and hands both to the SpoolWriter's group commit. `done` is called on the writer thread
+// with ok and the spool id only after the commit is durable, else temporary. has_space()
+// answers the session's question at MAIL: is there room for `declared` octets above
+// limits.min_free_space? Thread-safe.
+#pragma once
+
+#include <string>
+
+#include "smtp/message_sink.hpp"
+#include "spool/spool.hpp"
+#include "spool/spool_writer.hpp"
+#include "util/clock.hpp"
+
+namespace referent::app {
+
+class SpoolSink final : public smtp::MessageSink {
+public:
+    SpoolSink(spool::Spool& spool, spool::SpoolWriter& writer, util::Clock& clock,
+              std::string hostname, std::uint64_t min_free_space);
+
+    void accept(const smtp::SessionInfo& session, smtp::AcceptedMessage message,
+                std::function<void(smtp::CommitOutcome)> done) override;
+
+    bool has_space(std::uint64_t declared) const;
+
+private:
+    spool::Spool& spool_;
+    spool::SpoolWriter& writer_;
+    util::Clock& clock_;
+    std::string hostname_;
+    std::uint64_t min_free_space_;
+};
+
+}  // namespace referent::app
