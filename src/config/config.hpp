@@ -4,7 +4,8 @@
 // everything; code that receives a Config may trust it (addresses parse, references resolve,
 // no CR/LF/NUL in any string, every bound within range). Defaults below are the documented
 // defaults of config/referent.yaml. Paths are kept as written (relative to the working
-// directory). No yaml-cpp type appears here: yaml-cpp lives in config/load.cpp only.
+// directory). No yaml-cpp type appears here: yaml-cpp lives in config/load.cpp and
+// config/yaml_reader.{hpp,cpp} only.
 #pragma once
 
 #include <chrono>
@@ -23,7 +24,7 @@ enum class StartTls { never, opportunistic, required };
 enum class Assignment { sticky, least_loaded, round_robin };
 
 struct Listen {
-    std::string address;  // IPv4 or IPv6 literal
+    std::string address;     // IPv4 or IPv6 literal
     std::uint16_t port = 0;  // 0 = any free port (tests)
     Protocol protocol = Protocol::smtp;
     Role role = Role::public_;
@@ -43,9 +44,9 @@ struct Limits {
     std::uint64_t max_header_size = 256ull << 10;  // octets of the header block
     std::uint32_t max_mime_depth = 32;
     std::uint32_t max_mime_parts = 1000;
-    std::uint32_t max_errors = 10;            // 4xx/5xx replies before 421 and close
-    std::uint32_t max_nonmail_commands = 50;  // NOOP, RSET, HELP, VRFY… before 421 and close
-    std::uint32_t max_command_length = 512;   // octets incl. CRLF (RFC 5321 §4.5.3.1.4)
+    std::uint32_t max_errors = 10;               // 4xx/5xx replies before 421 and close
+    std::uint32_t max_nonmail_commands = 50;     // NOOP, RSET, HELP, VRFY… before 421 and close
+    std::uint32_t max_command_length = 512;      // octets incl. CRLF (RFC 5321 §4.5.3.1.4)
     std::uint64_t min_free_space = 64ull << 20;  // below this on the spool's disk: 452 at MAIL
     Seconds shutdown_grace{30};  // on SIGTERM, transactions in flight get this long to finish
 };
@@ -112,8 +113,8 @@ struct Date {
 
 struct Absence {
     Date from;
-    Date to;  // inclusive
-    std::string delegate;  // agent id
+    Date to;               // inclusive
+    std::string delegate;  // agent id, never the absent agent; "" = none (the service's others)
 };
 
 struct Agent {

@@ -1,10 +1,15 @@
 // config/load.hpp — read, parse and validate the YAML configuration.
 //
 // Contract: load() returns a fully validated Config, or every problem found in the file (not
-// just the first), each as "FILE:LINE:COL: path.to.key: reason" with 1-based line and column.
+// just the first), each as "FILE:LINE:COL: path.to.key: reason" with 1-based line and column,
+// sorted by position. Two shapes have less: a problem of the whole document (YAML syntax
+// error, empty file, several documents, a raw NUL octet) has no path, "FILE:LINE:COL: reason";
+// a file that cannot be read (missing, a directory, over 16MiB) has no position either (line
+// and column 0), "FILE: reason". Diagnostics are single lines: echoed text is escaped.
 // It never throws: yaml-cpp exceptions are caught here. Thread-compatible (no shared state).
-// Units: sizes accept B, KiB, MiB, GiB (and a bare number of octets); durations accept s, m, h,
-// d (and a bare number of seconds).
+// Units: sizes accept B, KiB, MiB, GiB, TiB (and a bare number of octets); durations accept
+// s, m, h, d (and a bare number of seconds). The rules and ranges of every key are documented
+// in config/referent.yaml.
 #pragma once
 
 #include <string>
@@ -17,10 +22,10 @@ namespace referent::config {
 
 struct Diagnostic {
     std::string file;
-    int line = 0;    // 1-based; 0 when the problem has no position (file unreadable)
-    int column = 0;  // 1-based
-    std::string path;    // "gateway.limits.max_recipients"
-    std::string reason;  // "must be between 1 and 100000"
+    int line = 0;                   // 1-based; 0 when the problem has no position (file unreadable)
+    int column = 0;                 // 1-based
+    std::string path;               // "gateway.limits.max_recipients"; "" for the whole document
+    std::string reason;             // "must be between 1 and 100000"
     std::string to_string() const;  // "FILE:LINE:COL: path: reason"
 };
 
