@@ -4,7 +4,7 @@
 // per line, recipients one per line, first line "referent-envelope 1"); parse_envelope() reads
 // it back and refuses anything malformed, unknown versions included, with a permanent Error.
 // Values never contain CR, LF or NUL (the SMTP layer refuses such addresses); format_envelope
-// asserts it. Pure functions, thread-safe.
+// asserts validate_envelope(), which callers can check first. Pure functions, thread-safe.
 #pragma once
 
 #include <chrono>
@@ -38,6 +38,12 @@ struct Envelope {
 // Spool ids (see spool.hpp): [0-9A-Za-z]+, at most 32 characters. Safe as a file name.
 inline constexpr std::size_t max_id_length = 32;
 bool is_valid_id(std::string_view id);
+
+// The values format_envelope() can write so that parse_envelope() reads them back: a valid id,
+// role "public" or "internal", non-empty protocol, client and body, at least one recipient, no
+// empty recipient, mail_from never the literal "<>", and no CR, LF or NUL anywhere. A permanent
+// Error says which rule is broken. SpoolWriter checks it before writing anything.
+util::Status validate_envelope(const Envelope& envelope);
 
 // `arrival` is written with microsecond precision (RFC 3339 UTC, "2026-11-28T13:45:00.123456Z"),
 // so the round trip is exact for times already floored to microseconds.

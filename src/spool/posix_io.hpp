@@ -20,7 +20,7 @@ util::Error sys_error(std::string_view call, std::string_view path, int err);
 
 // Owns a file descriptor; closes it (ignoring errors) unless close() was called.
 class Fd {
-public:
+  public:
     Fd() = default;
     explicit Fd(int fd) : fd_(fd) {}
     Fd(Fd&& o) noexcept : fd_(o.release()) {}
@@ -35,7 +35,7 @@ public:
     // close(2) can report a deferred write error (EIO, ENOSPC on some file systems).
     util::Status close(std::string_view path);
 
-private:
+  private:
     int fd_ = -1;
 };
 
@@ -44,6 +44,9 @@ util::Result<Fd> open_dir(const std::string& path);
 // Loops until every byte is written: short writes and EINTR are not errors.
 util::Status write_all(int fd, std::string_view data, std::string_view path);
 util::Status fsync_fd(int fd, std::string_view path);
+// Flushes the whole file system holding `fd`. Since Linux 5.8 it reports any writeback error
+// that happened on that file system since the descriptor was opened or last synced.
+util::Status syncfs_fd(int fd, std::string_view path);
 util::Status fsync_dir(const std::string& path);
 util::Status rename_file(const std::string& from, const std::string& to);
 // ENOENT counts as success: the goal is "the file is gone".

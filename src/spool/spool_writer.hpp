@@ -2,12 +2,14 @@
 //
 // Contract: commit() is thread-safe and returns at once; `done` is called later, exactly once,
 // on the writer thread, with ok only when the message and its envelope are durable in
-// incoming/: for each batch the writer writes every message and envelope under tmp/, fsyncs
-// each file, renames the .msg files and then the .env files (commit markers) into incoming/,
-// and fsyncs incoming/ once. Concurrent sessions thus share the directory fsync and the file
-// system's journal commit. On any failure (write, fsync, rename, directory fsync) the affected
+// incoming/: for each batch the writer writes every message and envelope under tmp/, makes
+// them durable with one syncfs(2) of the spool's file system, renames the .msg files and then
+// the .env files (commit markers) into incoming/, and fsyncs incoming/ once. A batch thus
+// costs two flushes whatever its size: concurrent sessions share them. (syncfs reports
+// writeback errors since Linux 5.8.) On any failure (write, sync, rename, close) the affected
 // messages get a temporary Error and nothing of them is left in tmp/ or incoming/ (their
 // entries are unlinked), so a client that saw 451 may retry without leaving a half-commit.
+// An envelope that fails validate_envelope() gets a permanent Error and nothing is written.
 // The writer never blocks the caller; stop() drains pending commits, then joins.
 //
 // Sequencing: the `done` callbacks of one batch run on the writer thread, in submission order,
@@ -38,11 +40,11 @@ struct WriterStats {
     std::uint64_t messages = 0;  // committed successfully
     std::uint64_t failed = 0;
     std::uint64_t batches = 0;
-    std::uint64_t fsyncs = 0;  // file and directory fsyncs issued
+    std::uint64_t fsyncs = 0;  // flushes issued: syncfs and directory fsync (2 per batch)
 };
 
 class SpoolWriter {
-public:
+  public:
     using Done = std::function<void(util::Status)>;
 
     struct Options {
@@ -60,7 +62,7 @@ public:
     void stop();
     WriterStats stats() const;
 
-private:
+  private:
     struct Request {
         Envelope envelope;
         std::string data;

@@ -1,0 +1,233 @@
+#include "spool/spool.hpp"
+
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <map>
+#include <system_error>
+
+#include "spool/posix_io.hpp"
+#include "util/log.hpp"
+
+namespace referent::spool {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr mode_t dir_mode = 0750;
+constexpr mode_t file_mode = 0640;
+// An envelope with the maximum recipients is a few KiB; anything this big is damage.
+constexpr std::size_t max_envelope_size = 1 << 20;
+
+void warn(const std::string& message) {
+    util::log_warning("spool", message);
+}
+
+// mkdir -p with our mode; fsyncs the parent of each directory it creates so the layout itself
+// survives a crash.
+util::Status make_dirs(const fs::path& path) {
+    fs::path prefix;
+    for (const auto& part : path) {
+        prefix /= part;
+        bool created = false;
+        if (auto st = posix::make_dir(prefix.string(), dir_mode, created); !st) return st;
+        if (!created) continue;
+        const fs::path parent = prefix.has_parent_path() ? prefix.parent_path() : fs::path(".");
+        if (auto st = posix::fsync_dir(parent.string()); !st) return st;
+    }
+    return {};
+}
+
+util::Status probe_writable(const fs::path& tmp) {
+    const std::string probe = (tmp / ".probe").string();
+    auto fd = posix::open_fd(probe, O_WRONLY | O_CREAT | O_TRUNC, file_mode);
+    if (!fd) return fd.error();
+    auto st = posix::write_all(fd->get(), "probe\n", probe);
+    if (st) st = fd->close(probe);
+    if (auto un = posix::unlink_file(probe); st && !un) st = un;
+    return st;
+}
+
+// What recover() found under one name in incoming/.
+struct Entry {
+    bool msg = false;
+    bool env = false;
+};
+
+// Splits "<id>.msg" / "<id>.env"; anything else is not ours.
+bool split_name(const std::string& name, std::string& id, std::string& ext) {
+    const auto dot = name.rfind('.');
+    if (dot == std::string::npos) return false;
+    id = name.substr(0, dot);
+    ext = name.substr(dot + 1);
+    return is_valid_id(id) && (ext == "msg" || ext == "env");
+}
+
+// Empty when the committed pair is good, else why it is not.
+std::string check_committed(const fs::path& env_path, const std::string& id) {
+    auto text = posix::read_file(env_path.string(), max_envelope_size);
+    if (!text) return text.error().message;
+    auto envelope = parse_envelope(*text);
+    if (!envelope) return envelope.error().message;
+    if (envelope->id != id) return "envelope id " + envelope->id + " does not match file name";
+    return {};
+}
+
+}  // namespace
+
+Spool::Spool(fs::path root, util::Clock& clock, util::Random& random)
+    : root_(std::move(root)), clock_(&clock), random_(&random) {}
+
+Spool::Spool(Spool&& other) noexcept
+    : root_(std::move(other.root_)),
+      clock_(other.clock_),
+      random_(other.random_),
+      last_micros_(other.last_micros_.load()) {}
+
+util::Result<Spool> Spool::open(fs::path root, util::Clock& clock, util::Random& random) {
+    Spool spool(std::move(root), clock, random);
+    util::Status st = make_dirs(spool.root_);
+    for (const auto& dir : {spool.tmp_dir(), spool.incoming_dir(), spool.corrupt_dir()}) {
+        if (st) st = make_dirs(dir);
+    }
+    if (st) st = probe_writable(spool.tmp_dir());
+    if (!st) {
+        return util::Error::temporary("spool " + spool.root_.string() +
+                                      " is not writable: " + st.error().message);
+    }
+    return spool;
+}
+
+std::string Spool::new_id() {
+    using namespace std::chrono;
+    const auto now = duration_cast<microseconds>(clock_->now().time_since_epoch()).count();
+    const std::uint64_t wanted = now > 0 ? static_cast<std::uint64_t>(now) : 0;
+    std::uint64_t last = last_micros_.load();
+    std::uint64_t mine = 0;
+    do {
+        mine = std::max(wanted, last + 1);
+    } while (!last_micros_.compare_exchange_weak(last, mine));
+    std::uint8_t r[3];
+    random_->bytes(r);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%014" PRIx64 "%02x%02x%02x", mine, unsigned{r[0]},
+                  unsigned{r[1]}, unsigned{r[2]});
+    return buf;
+}
+
+util::Result<std::uint64_t> Spool::free_space() const {
+    struct statvfs st {};
+    if (::statvfs(root_.c_str(), &st) != 0)
+        return posix::sys_error("statvfs", root_.string(), errno);
+    return static_cast<std::uint64_t>(st.f_bavail) * static_cast<std::uint64_t>(st.f_frsize);
+}
+
+std::vector<std::string> Spool::incoming_ids() const {
+    std::vector<std::string> ids;
+    std::error_code ec;
+    for (fs::directory_iterator it(incoming_dir(), ec), end; !ec && it != end; it.increment(ec)) {
+        std::string id, ext;
+        if (split_name(it->path().filename().string(), id, ext) && ext == "env") {
+            ids.push_back(std::move(id));
+        }
+    }
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+util::Result<RecoveryReport> Spool::recover() {
+    RecoveryReport report;
+    if (auto st = clear_tmp(report); !st) return st.error();
+    if (auto st = scan_incoming(report); !st) return st.error();
+    util::log_info("spool", "recovered " + root_.string() + ": " +
+                                std::to_string(report.committed) + " committed, " +
+                                std::to_string(report.removed_partial) + " partial removed, " +
+                                std::to_string(report.moved_corrupt) + " moved to corrupt/");
+    return report;
+}
+
+// Nothing in tmp/ was ever acknowledged: a writer only answers after the rename into incoming/.
+util::Status Spool::clear_tmp(RecoveryReport& report) {
+    std::error_code ec;
+    std::vector<fs::path> leftovers;
+    for (fs::directory_iterator it(tmp_dir(), ec), end; !ec && it != end; it.increment(ec)) {
+        leftovers.push_back(it->path());
+    }
+    if (ec) return posix::sys_error("readdir", tmp_dir().string(), ec.value());
+    for (const auto& path : leftovers) {
+        fs::remove_all(path, ec);
+        if (ec) return posix::sys_error("remove", path.string(), ec.value());
+        ++report.removed_partial;
+    }
+    if (leftovers.empty()) return {};
+    return posix::fsync_dir(tmp_dir().string());
+}
+
+util::Status Spool::scan_incoming(RecoveryReport& report) {
+    std::map<std::string, Entry> entries;
+    std::error_code ec;
+    for (fs::directory_iterator it(incoming_dir(), ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        std::string id, ext;
+        std::error_code type_ec;
+        if (!split_name(name, id, ext) || !it->is_regular_file(type_ec)) {
+            warn("unexpected file left alone: " + it->path().string());
+            continue;
+        }
+        (ext == "msg" ? entries[id].msg : entries[id].env) = true;
+    }
+    if (ec) return posix::sys_error("readdir", incoming_dir().string(), ec.value());
+
+    std::size_t changed = 0;
+    for (const auto& [id, entry] : entries) {
+        const fs::path base = incoming_dir() / id;
+        if (!entry.env) {  // the writer crashed between the two renames: never acknowledged
+            if (auto st = posix::unlink_file(base.string() + ".msg"); !st) return st;
+            ++report.removed_partial;
+            ++changed;
+            continue;
+        }
+        const std::string reason =
+            entry.msg ? check_committed(base.string() + ".env", id) : "envelope without message";
+        if (reason.empty()) {
+            ++report.committed;
+            continue;
+        }
+        if (auto st = move_to_corrupt(id, reason, entry.msg); !st) return st;
+        ++report.moved_corrupt;
+        ++changed;
+    }
+    if (changed == 0) return {};
+    // The new names in corrupt/ are made durable before the old ones are known to be gone.
+    if (report.moved_corrupt > 0) {
+        if (auto st = posix::fsync_dir(corrupt_dir().string()); !st) return st;
+    }
+    return posix::fsync_dir(incoming_dir().string());
+}
+
+// Reason first, then .msg, then .env: if we crash half-way, the next recover() sees an .env
+// without .msg (moved again, reason appended) rather than a .msg without .env (deleted).
+util::Status Spool::move_to_corrupt(const std::string& id, const std::string& reason,
+                                    bool has_msg) {
+    const std::string from = (incoming_dir() / id).string();
+    const std::string to = (corrupt_dir() / id).string();
+    auto fd = posix::open_fd(to + ".reason", O_WRONLY | O_CREAT | O_APPEND, file_mode);
+    if (!fd) return fd.error();
+    if (auto st = posix::write_all(fd->get(), reason + "\n", to + ".reason"); !st) return st;
+    if (auto st = posix::fsync_fd(fd->get(), to + ".reason"); !st) return st;
+    if (auto st = fd->close(to + ".reason"); !st) return st;
+    if (has_msg) {
+        if (auto st = posix::rename_file(from + ".msg", to + ".msg"); !st) return st;
+    }
+    if (auto st = posix::rename_file(from + ".env", to + ".env"); !st) return st;
+    warn(id + ": moved to corrupt/: " + reason);
+    return {};
+}
+
+}  // namespace referent::spool

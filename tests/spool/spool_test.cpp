@@ -1,0 +1,251 @@
+#include "spool/spool.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <set>
+
+#include "spool/temp_dir.hpp"
+
+namespace referent::spool {
+namespace {
+
+using namespace std::chrono;
+using test::list_dir;
+using test::read_bytes;
+using test::write_bytes;
+using Names = std::set<std::string>;
+
+// 2026-11-28T13:45:00.123456Z
+const system_clock::time_point t0{microseconds{1795873500123456}};
+
+// Always the same bytes: stands for another process's entropy.
+class FixedRandom final : public util::Random {
+  public:
+    explicit FixedRandom(std::uint8_t b) : b_(b) {}
+    void bytes(std::span<std::uint8_t> out) override { std::fill(out.begin(), out.end(), b_); }
+
+  private:
+    std::uint8_t b_;
+};
+
+class SpoolTest : public ::testing::Test {
+  protected:
+    Spool open_spool() {
+        auto spool = Spool::open(root(), clock_, random_);
+        if (!spool) ADD_FAILURE() << spool.error().message;
+        return std::move(spool).value();
+    }
+    std::filesystem::path root() const { return dir_.path() / "spool"; }
+
+    test::TempDir dir_;
+    util::ManualClock clock_{t0};
+    util::SequenceRandom random_;
+};
+
+unsigned mode_of(const std::filesystem::path& p) {
+    struct stat st {};
+    EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+    return st.st_mode & 07777;
+}
+
+TEST_F(SpoolTest, OpenCreatesTheLayout) {
+    Spool spool = open_spool();
+    EXPECT_EQ(list_dir(root()), (Names{"corrupt", "incoming", "tmp"}));
+    for (const auto& d : {root(), spool.tmp_dir(), spool.incoming_dir(), spool.corrupt_dir()}) {
+        EXPECT_EQ(mode_of(d), 0750u) << d;
+    }
+    EXPECT_EQ(list_dir(spool.tmp_dir()), Names{}) << "the writability probe is removed";
+}
+
+TEST_F(SpoolTest, OpenCreatesMissingParents) {
+    auto spool = Spool::open(dir_.path() / "var" / "lib" / "spool", clock_, random_);
+    ASSERT_TRUE(spool) << spool.error().message;
+    EXPECT_TRUE(std::filesystem::is_directory(dir_.path() / "var/lib/spool/incoming"));
+}
+
+TEST_F(SpoolTest, OpenKeepsWhatIsThere) {
+    { Spool first = open_spool(); }
+    write_bytes(root() / "incoming" / "keep.msg", "x");
+    Spool again = open_spool();
+    EXPECT_EQ(list_dir(again.incoming_dir()), Names{"keep.msg"});
+}
+
+// Tests run as root, so permissions cannot make a directory unwritable: a file in the way can.
+TEST_F(SpoolTest, OpenFailsWhenTheRootCannotBeCreated) {
+    write_bytes(dir_.path() / "afile", "not a directory");
+    auto spool = Spool::open(dir_.path() / "afile" / "spool", clock_, random_);
+    ASSERT_FALSE(spool);
+    EXPECT_TRUE(spool.error().is_temporary());
+    EXPECT_EQ(spool.error().message, "spool " + (dir_.path() / "afile/spool").string() +
+                                         " is not writable: mkdir " +
+                                         (dir_.path() / "afile").string() + ": Not a directory");
+}
+
+TEST_F(SpoolTest, OpenFailsWhenTmpIsAFile) {
+    std::filesystem::create_directories(root());
+    write_bytes(root() / "tmp", "");
+    auto spool = Spool::open(root(), clock_, random_);
+    ASSERT_FALSE(spool);
+    EXPECT_NE(spool.error().message.find("is not writable: "), std::string::npos);
+}
+
+TEST_F(SpoolTest, OpenFailsOnAReadOnlyFileSystem) {
+    auto spool = Spool::open("/proc/self/referent-spool", clock_, random_);
+    ASSERT_FALSE(spool);
+    EXPECT_TRUE(spool.error().is_temporary());
+    EXPECT_EQ(spool.error().message.rfind("spool /proc/self/referent-spool is not writable: ", 0),
+              0u)
+        << spool.error().message;
+}
+
+TEST_F(SpoolTest, IdIsTimeThenRandom) {
+    Spool spool = open_spool();
+    EXPECT_EQ(spool.new_id(), "06615662095140000102");  // micros 1795873500123456, bytes 0 1 2
+    EXPECT_EQ(spool.new_id(), "06615662095141030405") << "a stalled clock is bumped by 1 µs";
+}
+
+TEST_F(SpoolTest, IdsAreUniqueAndIncreasingOverAHundredThousandCalls) {
+    Spool spool = open_spool();
+    std::vector<std::string> ids;
+    for (int i = 0; i < 100'000; ++i) {
+        if (i % 7 == 0) clock_.advance(microseconds{3});  // sometimes moves, mostly stalls
+        ids.push_back(spool.new_id());
+    }
+    for (const auto& id : ids) ASSERT_TRUE(is_valid_id(id)) << id;
+    for (std::size_t i = 1; i < ids.size(); ++i) ASSERT_LT(ids[i - 1], ids[i]) << i;
+}
+
+TEST_F(SpoolTest, IdsSortByClock) {
+    Spool spool = open_spool();
+    const std::string a = spool.new_id();
+    clock_.advance(milliseconds{1});
+    const std::string b = spool.new_id();
+    clock_.advance(hours{24 * 365});
+    const std::string c = spool.new_id();
+    EXPECT_LT(a, b);
+    EXPECT_LT(b, c);
+    EXPECT_EQ(a.size(), c.size()) << "fixed width";
+}
+
+TEST_F(SpoolTest, IdsKeepIncreasingWhenTheClockStepsBack) {
+    Spool spool = open_spool();
+    const std::string a = spool.new_id();
+    clock_.advance(-seconds{10});
+    EXPECT_LT(a, spool.new_id());
+}
+
+TEST_F(SpoolTest, TwoProcessesAtTheSameMicrosecondDiffer) {
+    FixedRandom r1(0x11), r2(0x22);
+    auto s1 = Spool::open(root(), clock_, r1);
+    auto s2 = Spool::open(root(), clock_, r2);
+    ASSERT_TRUE(s1 && s2);
+    EXPECT_EQ(s1->new_id(), "06615662095140111111");
+    EXPECT_EQ(s2->new_id(), "06615662095140222222");
+}
+
+TEST_F(SpoolTest, FreeSpaceIsReported) {
+    Spool spool = open_spool();
+    auto space = spool.free_space();
+    ASSERT_TRUE(space) << space.error().message;
+    EXPECT_GT(*space, 0u);
+}
+
+Envelope envelope_for(const std::string& id) {
+    Envelope e;
+    e.id = id;
+    e.role = "public";
+    e.protocol = "ESMTP";
+    e.client_address = "192.0.2.1:52000";
+    e.helo = "mx.example.org";
+    e.recipients = {"etat-civil@mairie-exemple.fr"};
+    e.arrival = t0;
+    e.body = "7BIT";
+    return e;
+}
+
+// One committed pair, as the writer leaves it.
+void put_committed(const Spool& spool, const std::string& id) {
+    write_bytes(spool.incoming_dir() / (id + ".msg"), "Subject: hi\r\n\r\nbody\r\n");
+    write_bytes(spool.incoming_dir() / (id + ".env"), format_envelope(envelope_for(id)));
+}
+
+TEST_F(SpoolTest, RecoverOnAnEmptySpool) {
+    Spool spool = open_spool();
+    auto report = spool.recover();
+    ASSERT_TRUE(report) << report.error().message;
+    EXPECT_EQ(report->committed, 0u);
+    EXPECT_EQ(report->removed_partial, 0u);
+    EXPECT_EQ(report->moved_corrupt, 0u);
+}
+
+TEST_F(SpoolTest, RecoverSortsEveryCase) {
+    Spool spool = open_spool();
+    const auto in = spool.incoming_dir();
+    write_bytes(spool.tmp_dir() / "a1.msg", "half");              // crash while writing
+    write_bytes(spool.tmp_dir() / "a1.env", "referent-env");      // crash while writing
+    std::filesystem::create_directory(spool.tmp_dir() / "junk");  // anything at all
+    put_committed(spool, "b2");                                   // good
+    put_committed(spool, "b1");                                   // good
+    write_bytes(in / "c1.msg", "renamed, crash before .env");     // never acknowledged
+    write_bytes(in / "d1.msg", "m");                              // unreadable envelope
+    write_bytes(in / "d1.env", "garbage\n");
+    write_bytes(in / "e1.msg", "m");  // envelope of someone else
+    write_bytes(in / "e1.env", format_envelope(envelope_for("zz9")));
+    write_bytes(in / "f1.env", format_envelope(envelope_for("f1")));  // envelope alone
+    write_bytes(in / "README.txt", "an operator's note");             // not ours
+
+    auto report = spool.recover();
+    ASSERT_TRUE(report) << report.error().message;
+    EXPECT_EQ(report->committed, 2u);
+    EXPECT_EQ(report->removed_partial, 4u);  // 3 in tmp/, c1.msg
+    EXPECT_EQ(report->moved_corrupt, 3u);    // d1, e1, f1
+
+    EXPECT_EQ(list_dir(spool.tmp_dir()), Names{});
+    EXPECT_EQ(list_dir(in), (Names{"README.txt", "b1.env", "b1.msg", "b2.env", "b2.msg"}));
+    EXPECT_EQ(list_dir(spool.corrupt_dir()), (Names{"d1.env", "d1.msg", "d1.reason", "e1.env",
+                                                    "e1.msg", "e1.reason", "f1.env", "f1.reason"}));
+    EXPECT_EQ(read_bytes(spool.corrupt_dir() / "d1.reason"), "envelope: not a referent envelope\n");
+    EXPECT_EQ(read_bytes(spool.corrupt_dir() / "e1.reason"),
+              "envelope id zz9 does not match file name\n");
+    EXPECT_EQ(read_bytes(spool.corrupt_dir() / "f1.reason"), "envelope without message\n");
+    EXPECT_EQ(read_bytes(spool.corrupt_dir() / "d1.env"), "garbage\n") << "moved, not rewritten";
+    EXPECT_EQ(spool.incoming_ids(), (std::vector<std::string>{"b1", "b2"}));
+}
+
+TEST_F(SpoolTest, RecoverIsIdempotent) {
+    Spool spool = open_spool();
+    put_committed(spool, "b1");
+    write_bytes(spool.incoming_dir() / "d1.msg", "m");
+    write_bytes(spool.incoming_dir() / "d1.env", "garbage\n");
+    ASSERT_TRUE(spool.recover());
+    auto again = spool.recover();
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->committed, 1u);
+    EXPECT_EQ(again->removed_partial, 0u);
+    EXPECT_EQ(again->moved_corrupt, 0u);
+}
+
+TEST_F(SpoolTest, RecoverRefusesAnOversizedEnvelope) {
+    Spool spool = open_spool();
+    write_bytes(spool.incoming_dir() / "g1.msg", "m");
+    write_bytes(spool.incoming_dir() / "g1.env", std::string((1 << 20) + 1, 'x'));
+    auto report = spool.recover();
+    ASSERT_TRUE(report) << report.error().message;
+    EXPECT_EQ(report->moved_corrupt, 1u);
+    EXPECT_NE(read_bytes(spool.corrupt_dir() / "g1.reason").find("File too large"),
+              std::string::npos);
+}
+
+TEST_F(SpoolTest, IncomingIdsListsOnlyCommittedMessages) {
+    Spool spool = open_spool();
+    put_committed(spool, "0003");
+    put_committed(spool, "0001");
+    write_bytes(spool.incoming_dir() / "0002.msg", "no envelope yet");
+    write_bytes(spool.incoming_dir() / "bad-name.env", "");
+    EXPECT_EQ(spool.incoming_ids(), (std::vector<std::string>{"0001", "0003"}));
+}
+
+}  // namespace
+}  // namespace referent::spool
