@@ -14,7 +14,9 @@ constexpr const char* default_config = "/etc/referent/referent.yaml";
 
 void usage(std::ostream& out) {
     out << "usage: referentctl [-c FILE] COMMAND\n"
-           "  -c, --config FILE   configuration file (default " << default_config << ")\n"
+           "  -c, --config FILE   configuration file (default "
+        << default_config
+        << ")\n"
            "  --version           print the version and exit\n"
            "commands:\n"
            "  check-config        validate the configuration; print every problem as\n"
@@ -28,14 +30,16 @@ int main(int argc, char** argv) {
     std::vector<std::string> rest;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
-        if ((a == "-c" || a == "--config") && i + 1 < argc) path = argv[++i];
+        if ((a == "-c" || a == "--config") && i + 1 < argc)
+            path = argv[++i];
         else if (a == "--version") {
             std::cout << "referentctl " REFERENT_VERSION "\n";
             return 0;
         } else if (a == "--help" || a == "-h") {
             usage(std::cout);
             return 0;
-        } else rest.push_back(a);
+        } else
+            rest.push_back(a);
     }
     if (rest.empty()) {
         usage(std::cerr);

@@ -17,7 +17,9 @@ constexpr const char* default_config = "/etc/referent/referent.yaml";
 
 void usage(std::ostream& out) {
     out << "usage: referentd [-c FILE] [--check-config] [--version]\n"
-           "  -c, --config FILE   configuration file (default " << default_config << ")\n"
+           "  -c, --config FILE   configuration file (default "
+        << default_config
+        << ")\n"
            "  --check-config      validate the configuration, print every problem, and exit\n"
            "                      (0 valid, 2 invalid)\n"
            "  --version           print the version and exit\n"
@@ -28,10 +30,14 @@ referent::util::LogLevel level_of(referent::config::LogLevelName n) {
     using referent::config::LogLevelName;
     using referent::util::LogLevel;
     switch (n) {
-        case LogLevelName::debug: return LogLevel::debug;
-        case LogLevelName::info: return LogLevel::info;
-        case LogLevelName::warning: return LogLevel::warning;
-        case LogLevelName::error: return LogLevel::error;
+        case LogLevelName::debug:
+            return LogLevel::debug;
+        case LogLevelName::info:
+            return LogLevel::info;
+        case LogLevelName::warning:
+            return LogLevel::warning;
+        case LogLevelName::error:
+            return LogLevel::error;
     }
     return LogLevel::info;
 }

@@ -22,7 +22,7 @@ struct Pos {
 };
 
 class Reporter {
-  public:
+public:
     explicit Reporter(std::string file) : file_(std::move(file)) {}
 
     void error(Pos pos, std::string path, std::string reason);
@@ -36,7 +36,7 @@ class Reporter {
     // Diagnostics ordered by position (stable), as an operator reads the file top to bottom.
     std::vector<Diagnostic> take_sorted();
 
-  private:
+private:
     std::string file_;
     std::vector<Diagnostic> diagnostics_;
     std::map<std::string, Pos, std::less<>> positions_;

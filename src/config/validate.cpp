@@ -23,7 +23,7 @@ void error(Reporter& r, const std::string& path, std::string reason) {
 
 // The first path holding each key; a later holder is reported as a duplicate.
 class Unique {
-  public:
+public:
     Unique(Reporter& r, std::string what) : r_(r), what_(std::move(what)) {}
 
     void add(const std::string& key, const std::string& path, std::string_view shown) {
@@ -35,7 +35,7 @@ class Unique {
                   ", line " + std::to_string(r_.where(first->second).line) + ")");
     }
 
-  private:
+private:
     Reporter& r_;
     std::string what_;
     std::map<std::string, std::string> first_;

@@ -40,7 +40,7 @@ Problem forbidden(std::string_view s) {
 // bounds an alias bomb). The path is kept as a stack of segments and spelled out only when
 // something is reported, so the walk allocates nothing per node.
 class Walk {
-  public:
+public:
     explicit Walk(Reporter& r) : r_(r) {}
     bool too_big() const { return too_big_; }
 
@@ -65,7 +65,7 @@ class Walk {
         }
     }
 
-  private:
+private:
     struct Segment {
         const std::string* key;  // nullptr: a list index
         std::size_t index;

@@ -59,7 +59,7 @@ std::vector<Field> read_list(Reporter& r, const Field& f);
 // One YAML mapping. The constructor reports a non-mapping and duplicate keys; the destructor
 // reports every key that no reader asked for, so the schema is written once, as the reads.
 class MapReader {
-  public:
+public:
     MapReader(Reporter& r, Field map);
     ~MapReader();
     MapReader(const MapReader&) = delete;
@@ -102,7 +102,7 @@ class MapReader {
         if (auto i = read_choice(r_, *f, names)) out = std::data(options)[*i].second;
     }
 
-  private:
+private:
     struct Entry {
         std::string key;
         Pos key_pos;

@@ -12,16 +12,36 @@ constexpr std::size_t max_local = 64;
 constexpr std::size_t max_domain = 255;
 constexpr std::size_t max_label = 63;
 
-bool is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+bool is_alpha(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(unsigned char c) {
+    return c >= '0' && c <= '9';
+}
 
 bool is_atext(unsigned char c, bool utf8) {
     if (is_alpha(c) || is_digit(c)) return true;
     if (c >= 0x80) return utf8;
     switch (c) {
-        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-        case '-': case '/': case '=': case '?': case '^': case '_': case '`': case '{':
-        case '|': case '}': case '~':
+        case '!':
+        case '#':
+        case '$':
+        case '%':
+        case '&':
+        case '\'':
+        case '*':
+        case '+':
+        case '-':
+        case '/':
+        case '=':
+        case '?':
+        case '^':
+        case '_':
+        case '`':
+        case '{':
+        case '|':
+        case '}':
+        case '~':
             return true;
         default:
             return false;
@@ -35,11 +55,21 @@ bool valid_utf8(std::string_view s) {
         auto c = static_cast<unsigned char>(s[i]);
         std::size_t n = 0;
         std::uint32_t cp = 0;
-        if (c < 0x80) { ++i; continue; }
-        if ((c & 0xE0) == 0xC0) { n = 1; cp = c & 0x1Fu; }
-        else if ((c & 0xF0) == 0xE0) { n = 2; cp = c & 0x0Fu; }
-        else if ((c & 0xF8) == 0xF0) { n = 3; cp = c & 0x07u; }
-        else return false;
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        if ((c & 0xE0) == 0xC0) {
+            n = 1;
+            cp = c & 0x1Fu;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2;
+            cp = c & 0x0Fu;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3;
+            cp = c & 0x07u;
+        } else
+            return false;
         if (i + n >= s.size()) return false;
         for (std::size_t k = 1; k <= n; ++k) {
             auto cc = static_cast<unsigned char>(s[i + k]);
@@ -177,7 +207,8 @@ ParsedPath parse_path(std::string_view text, bool allow_null, bool utf8) {
     if (close == std::string_view::npos) return fail(AddressProblem::syntax, "missing >");
     std::string_view domain = after.substr(0, close);
 
-    if (local.size() > max_local) return fail(AddressProblem::local_too_long, "local part too long");
+    if (local.size() > max_local)
+        return fail(AddressProblem::local_too_long, "local part too long");
     if (domain.size() > max_domain) return fail(AddressProblem::domain_too_long, "domain too long");
     if (has_non_ascii(local) || has_non_ascii(domain)) {
         if (!utf8) return fail(AddressProblem::non_ascii, "non-ASCII address without SMTPUTF8");
@@ -187,7 +218,7 @@ ParsedPath parse_path(std::string_view text, bool allow_null, bool utf8) {
     bool local_ok = local.front() == '"' ? true : valid_dot_string(local, utf8);
     if (!local_ok) return fail(AddressProblem::syntax, "bad local part");
     bool domain_ok = (!domain.empty() && domain.front() == '[') ? valid_address_literal(domain)
-                                                                 : valid_domain_name(domain, utf8);
+                                                                : valid_domain_name(domain, utf8);
     if (!domain_ok) return fail(AddressProblem::syntax, "bad domain");
 
     ParsedPath r;

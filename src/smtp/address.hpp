@@ -35,7 +35,7 @@ struct AddressError {
 struct ParsedPath {
     bool ok = false;
     Address address;
-    std::size_t consumed = 0;  // octets of `text` up to and including '>' 
+    std::size_t consumed = 0;  // octets of `text` up to and including '>'
     AddressError error{AddressProblem::syntax, {}};
 };
 

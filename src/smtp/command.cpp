@@ -13,10 +13,21 @@ struct VerbName {
 };
 
 constexpr std::array<VerbName, 15> verbs{{
-    {"HELO", Verb::helo}, {"EHLO", Verb::ehlo}, {"LHLO", Verb::lhlo}, {"MAIL", Verb::mail},
-    {"RCPT", Verb::rcpt}, {"DATA", Verb::data}, {"RSET", Verb::rset}, {"NOOP", Verb::noop},
-    {"QUIT", Verb::quit}, {"VRFY", Verb::vrfy}, {"EXPN", Verb::expn}, {"HELP", Verb::help},
-    {"STARTTLS", Verb::starttls}, {"BDAT", Verb::bdat}, {"AUTH", Verb::auth},
+    {"HELO", Verb::helo},
+    {"EHLO", Verb::ehlo},
+    {"LHLO", Verb::lhlo},
+    {"MAIL", Verb::mail},
+    {"RCPT", Verb::rcpt},
+    {"DATA", Verb::data},
+    {"RSET", Verb::rset},
+    {"NOOP", Verb::noop},
+    {"QUIT", Verb::quit},
+    {"VRFY", Verb::vrfy},
+    {"EXPN", Verb::expn},
+    {"HELP", Verb::help},
+    {"STARTTLS", Verb::starttls},
+    {"BDAT", Verb::bdat},
+    {"AUTH", Verb::auth},
 }};
 
 std::string_view trim_spaces(std::string_view s) {
@@ -64,16 +75,20 @@ std::optional<std::uint64_t> parse_size(std::string_view v) {
 std::optional<Reply> apply_mail_param(std::string_view param, MailArgs& args) {
     std::size_t eq = param.find('=');
     std::string_view key = param.substr(0, eq);
-    std::string_view value = eq == std::string_view::npos ? std::string_view{} : param.substr(eq + 1);
+    std::string_view value =
+        eq == std::string_view::npos ? std::string_view{} : param.substr(eq + 1);
     bool has_value = eq != std::string_view::npos;
     if (iequals(key, "SIZE")) {
         auto n = has_value ? parse_size(value) : std::nullopt;
         if (!n) return Reply{501, "5.5.4", "Error: bad SIZE parameter"};
         args.size = n;
     } else if (iequals(key, "BODY")) {
-        if (iequals(value, "7BIT")) args.body = Body::seven_bit;
-        else if (iequals(value, "8BITMIME")) args.body = Body::eight_bit_mime;
-        else return Reply{501, "5.5.4", "Error: unsupported BODY parameter"};
+        if (iequals(value, "7BIT"))
+            args.body = Body::seven_bit;
+        else if (iequals(value, "8BITMIME"))
+            args.body = Body::eight_bit_mime;
+        else
+            return Reply{501, "5.5.4", "Error: unsupported BODY parameter"};
     } else if (iequals(key, "SMTPUTF8")) {
         if (has_value) return Reply{501, "5.5.4", "Error: SMTPUTF8 takes no value"};
         args.smtputf8 = true;

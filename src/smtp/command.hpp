@@ -19,8 +19,22 @@
 namespace referent::smtp {
 
 enum class Verb {
-    helo, ehlo, lhlo, mail, rcpt, data, rset, noop, quit, vrfy, expn, help, starttls,
-    bdat, auth, unknown
+    helo,
+    ehlo,
+    lhlo,
+    mail,
+    rcpt,
+    data,
+    rset,
+    noop,
+    quit,
+    vrfy,
+    expn,
+    help,
+    starttls,
+    bdat,
+    auth,
+    unknown
 };
 
 struct Command {

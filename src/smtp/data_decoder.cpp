@@ -34,12 +34,22 @@ std::size_t DataDecoder::feed(std::string_view in) {
         char c = in[i++];
         switch (state_) {
             case State::bol:
-                if (c == '.') { state_ = State::dot; break; }
+                if (c == '.') {
+                    state_ = State::dot;
+                    break;
+                }
                 [[fallthrough]];
             case State::text:
-                if (c == '\r') state_ = State::cr;
-                else if (c == '\n') { bare_ = true; emit_char(c); state_ = State::text; }
-                else { emit_char(c); state_ = State::text; }
+                if (c == '\r')
+                    state_ = State::cr;
+                else if (c == '\n') {
+                    bare_ = true;
+                    emit_char(c);
+                    state_ = State::text;
+                } else {
+                    emit_char(c);
+                    state_ = State::text;
+                }
                 break;
             case State::cr:
                 if (c == '\n') {
@@ -56,11 +66,16 @@ std::size_t DataDecoder::feed(std::string_view in) {
                 }
                 break;
             case State::dot:
-                if (c == '\r') state_ = State::dot_cr;
-                else { state_ = State::text; --i; }  // the stuffed dot is dropped
+                if (c == '\r')
+                    state_ = State::dot_cr;
+                else {
+                    state_ = State::text;
+                    --i;
+                }  // the stuffed dot is dropped
                 break;
             case State::dot_cr:
-                if (c == '\n') state_ = State::done;
+                if (c == '\n')
+                    state_ = State::done;
                 else {
                     // ".\r" followed by something else: a bare CR on a dot-stuffed line.
                     bare_ = true;

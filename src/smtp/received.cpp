@@ -20,9 +20,12 @@ std::string rfc5322_date(std::chrono::system_clock::time_point when) {
 
 std::string protocol_keyword(bool lmtp, bool esmtp, bool tls, bool smtputf8) {
     std::string p;
-    if (lmtp) p = smtputf8 ? "UTF8LMTP" : "LMTP";
-    else if (smtputf8) p = "UTF8SMTP";
-    else p = esmtp ? "ESMTP" : "SMTP";
+    if (lmtp)
+        p = smtputf8 ? "UTF8LMTP" : "LMTP";
+    else if (smtputf8)
+        p = "UTF8SMTP";
+    else
+        p = esmtp ? "ESMTP" : "SMTP";
     if (tls) p += 'S';
     return p;
 }

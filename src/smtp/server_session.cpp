@@ -39,7 +39,9 @@ void ServerSession::feed(std::string_view bytes) {
     process();
 }
 
-std::string ServerSession::take_output() { return std::exchange(out_, {}); }
+std::string ServerSession::take_output() {
+    return std::exchange(out_, {});
+}
 
 void ServerSession::reply(const Reply& r) {
     out_ += r.format();
@@ -124,17 +126,25 @@ void ServerSession::process_line(std::string_view line) {
         case Verb::lhlo:
             if (!lmtp) return reply({500, "5.5.2", "Error: command not recognized"});
             return handle_helo(cmd.argument, true);
-        case Verb::mail: return handle_mail(cmd.argument);
-        case Verb::rcpt: return handle_rcpt(cmd.argument);
-        case Verb::data: return handle_data(cmd.argument);
-        case Verb::starttls: return handle_starttls(cmd.argument);
+        case Verb::mail:
+            return handle_mail(cmd.argument);
+        case Verb::rcpt:
+            return handle_rcpt(cmd.argument);
+        case Verb::data:
+            return handle_data(cmd.argument);
+        case Verb::starttls:
+            return handle_starttls(cmd.argument);
         case Verb::rset:
             reset_transaction();
             return handle_nonmail({250, "2.0.0", "Ok"});
-        case Verb::noop: return handle_nonmail({250, "2.0.0", "Ok"});
-        case Verb::help: return handle_nonmail({214, "2.0.0", "See RFC 5321"});
-        case Verb::vrfy: return handle_nonmail({502, "5.5.1", "Error: VRFY is disabled"});
-        case Verb::expn: return handle_nonmail({502, "5.5.1", "Error: EXPN is disabled"});
+        case Verb::noop:
+            return handle_nonmail({250, "2.0.0", "Ok"});
+        case Verb::help:
+            return handle_nonmail({214, "2.0.0", "See RFC 5321"});
+        case Verb::vrfy:
+            return handle_nonmail({502, "5.5.1", "Error: VRFY is disabled"});
+        case Verb::expn:
+            return handle_nonmail({502, "5.5.1", "Error: EXPN is disabled"});
         case Verb::quit:
             return close_with({221, "2.0.0", "Bye"});
         case Verb::bdat:
@@ -155,7 +165,8 @@ void ServerSession::handle_nonmail(const Reply& r) {
 
 void ServerSession::handle_helo(std::string_view arg, bool extended) {
     if (!valid_helo_argument(arg)) {
-        const char* verb = options_.dialect == Dialect::lmtp ? "LHLO" : (extended ? "EHLO" : "HELO");
+        const char* verb =
+            options_.dialect == Dialect::lmtp ? "LHLO" : (extended ? "EHLO" : "HELO");
         return reply({501, "5.5.4", std::string("Syntax: ") + verb + " hostname"});
     }
     reset_transaction();
@@ -164,8 +175,12 @@ void ServerSession::handle_helo(std::string_view arg, bool extended) {
     if (!extended) return reply({250, "", options_.hostname});
     Reply r;
     r.code = 250;
-    r.lines = {options_.hostname, "PIPELINING", "SIZE " + std::to_string(options_.max_message_size),
-               "8BITMIME", "ENHANCEDSTATUSCODES", "SMTPUTF8"};
+    r.lines = {options_.hostname,
+               "PIPELINING",
+               "SIZE " + std::to_string(options_.max_message_size),
+               "8BITMIME",
+               "ENHANCEDSTATUSCODES",
+               "SMTPUTF8"};
     if (options_.tls_available && !tls_active_) r.lines.push_back("STARTTLS");
     reply(r);
 }

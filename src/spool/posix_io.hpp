@@ -20,7 +20,7 @@ util::Error sys_error(std::string_view call, std::string_view path, int err);
 
 // Owns a file descriptor; closes it (ignoring errors) unless close() was called.
 class Fd {
-  public:
+public:
     Fd() = default;
     explicit Fd(int fd) : fd_(fd) {}
     Fd(Fd&& o) noexcept : fd_(o.release()) {}
@@ -35,7 +35,7 @@ class Fd {
     // close(2) can report a deferred write error (EIO, ENOSPC on some file systems).
     util::Status close(std::string_view path);
 
-  private:
+private:
     int fd_ = -1;
 };
 

@@ -39,7 +39,7 @@ struct RecoveryReport {
 };
 
 class Spool {
-  public:
+public:
     // Creates root, tmp/, incoming/, corrupt/ if absent; fails (temporary) if not writable.
     static util::Result<Spool> open(std::filesystem::path root, util::Clock& clock,
                                     util::Random& random);
@@ -64,7 +64,7 @@ class Spool {
     Spool& operator=(Spool&&) = delete;
     Spool(const Spool&) = delete;
 
-  private:
+private:
     Spool(std::filesystem::path root, util::Clock& clock, util::Random& random);
     util::Status clear_tmp(RecoveryReport& report);
     util::Status scan_incoming(RecoveryReport& report);

@@ -44,7 +44,7 @@ struct WriterStats {
 };
 
 class SpoolWriter {
-  public:
+public:
     using Done = std::function<void(util::Status)>;
 
     struct Options {
@@ -62,7 +62,7 @@ class SpoolWriter {
     void stop();
     WriterStats stats() const;
 
-  private:
+private:
     struct Request {
         Envelope envelope;
         std::string data;

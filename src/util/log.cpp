@@ -13,28 +13,42 @@ std::atomic<bool> g_prefix{false};
 
 const char* level_name(LogLevel l) {
     switch (l) {
-        case LogLevel::debug: return "debug";
-        case LogLevel::info: return "info";
-        case LogLevel::warning: return "warning";
-        case LogLevel::error: return "error";
+        case LogLevel::debug:
+            return "debug";
+        case LogLevel::info:
+            return "info";
+        case LogLevel::warning:
+            return "warning";
+        case LogLevel::error:
+            return "error";
     }
     return "?";
 }
 
 const char* syslog_prefix(LogLevel l) {
     switch (l) {
-        case LogLevel::debug: return "<7>";
-        case LogLevel::info: return "<6>";
-        case LogLevel::warning: return "<4>";
-        case LogLevel::error: return "<3>";
+        case LogLevel::debug:
+            return "<7>";
+        case LogLevel::info:
+            return "<6>";
+        case LogLevel::warning:
+            return "<4>";
+        case LogLevel::error:
+            return "<3>";
     }
     return "<6>";
 }
 }  // namespace
 
-void set_log_level(LogLevel level) { g_level.store(static_cast<int>(level)); }
-LogLevel log_level() { return static_cast<LogLevel>(g_level.load()); }
-void set_log_priority_prefix(bool enabled) { g_prefix.store(enabled); }
+void set_log_level(LogLevel level) {
+    g_level.store(static_cast<int>(level));
+}
+LogLevel log_level() {
+    return static_cast<LogLevel>(g_level.load());
+}
+void set_log_priority_prefix(bool enabled) {
+    g_prefix.store(enabled);
+}
 
 void log(LogLevel level, std::string_view component, std::string_view message) {
     if (static_cast<int>(level) < g_level.load()) return;
@@ -47,10 +61,14 @@ void log(LogLevel level, std::string_view component, std::string_view message) {
     line += ": ";
     // A log line is one line: control characters from peers are shown escaped.
     for (char c : message) {
-        if (c == '\n') line += "\\n";
-        else if (c == '\r') line += "\\r";
-        else if (c == '\0') line += "\\0";
-        else line += c;
+        if (c == '\n')
+            line += "\\n";
+        else if (c == '\r')
+            line += "\\r";
+        else if (c == '\0')
+            line += "\\0";
+        else
+            line += c;
     }
     line += '\n';
     const char* p = line.data();

@@ -19,9 +19,17 @@ void set_log_priority_prefix(bool enabled);
 
 void log(LogLevel level, std::string_view component, std::string_view message);
 
-inline void log_debug(std::string_view c, std::string_view m) { log(LogLevel::debug, c, m); }
-inline void log_info(std::string_view c, std::string_view m) { log(LogLevel::info, c, m); }
-inline void log_warning(std::string_view c, std::string_view m) { log(LogLevel::warning, c, m); }
-inline void log_error(std::string_view c, std::string_view m) { log(LogLevel::error, c, m); }
+inline void log_debug(std::string_view c, std::string_view m) {
+    log(LogLevel::debug, c, m);
+}
+inline void log_info(std::string_view c, std::string_view m) {
+    log(LogLevel::info, c, m);
+}
+inline void log_warning(std::string_view c, std::string_view m) {
+    log(LogLevel::warning, c, m);
+}
+inline void log_error(std::string_view c, std::string_view m) {
+    log(LogLevel::error, c, m);
+}
 
 }  // namespace referent::util

@@ -21,7 +21,7 @@ const std::string kExample = REFERENT_SOURCE_DIR "/config/referent.yaml";
 
 // A fresh directory under the test temporary directory, removed at the end of the test.
 class TempDir {
-  public:
+public:
     TempDir() {
         std::string tmpl = ::testing::TempDir() + "config_test.XXXXXX";
         path_ = ::mkdtemp(tmpl.data()) ? tmpl : std::string();
@@ -34,7 +34,7 @@ class TempDir {
     }
     const std::string& path() const { return path_; }
 
-  private:
+private:
     std::string path_;
 };
 

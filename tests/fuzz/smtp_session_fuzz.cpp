@@ -35,7 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     o.max_message_size = 4096;
     o.max_header_size = 1024;
     o.max_recipients = 5;
-    o.check_recipient = [](const referent::smtp::Address& a) -> std::optional<referent::smtp::Reply> {
+    o.check_recipient =
+        [](const referent::smtp::Address& a) -> std::optional<referent::smtp::Reply> {
         if (a.domain.size() % 2 == 0) return std::nullopt;
         return referent::smtp::Reply{550, "5.1.1", "no"};
     };

@@ -80,8 +80,8 @@ TEST(Address, Utf8NeedsSmtputf8) {
     EXPECT_EQ(r.error.problem, AddressProblem::non_ascii);
     EXPECT_TRUE(parse_path("<jérôme@exemple.fr>", false, true).ok);
     EXPECT_TRUE(parse_path("<a@éxample.fr>", false, true).ok);
-    EXPECT_FALSE(parse_path("<a\xff@exemple.fr>", false, true).ok);      // not UTF-8
-    EXPECT_FALSE(parse_path("<a\xc0\xaf@exemple.fr>", false, true).ok);  // overlong
+    EXPECT_FALSE(parse_path("<a\xff@exemple.fr>", false, true).ok);          // not UTF-8
+    EXPECT_FALSE(parse_path("<a\xc0\xaf@exemple.fr>", false, true).ok);      // overlong
     EXPECT_FALSE(parse_path("<a\xed\xa0\x80@exemple.fr>", false, true).ok);  // surrogate
 }
 

@@ -27,10 +27,10 @@ TEST(Command, MailParameters) {
     auto max = parse_mail("FROM:<a@b.example> SIZE=18446744073709551615");
     ASSERT_TRUE(max.args);
     EXPECT_EQ(*max.args->size, UINT64_MAX);
-    for (const char* bad : {"FROM:<a@b.example> SIZE=18446744073709551616",
-                            "FROM:<a@b.example> SIZE=00000000000000000000001",
-                            "FROM:<a@b.example> SIZE=1e3", "FROM:<a@b.example> SIZE=-1",
-                            "FROM:<a@b.example> SMTPUTF8=yes"}) {
+    for (const char* bad :
+         {"FROM:<a@b.example> SIZE=18446744073709551616",
+          "FROM:<a@b.example> SIZE=00000000000000000000001", "FROM:<a@b.example> SIZE=1e3",
+          "FROM:<a@b.example> SIZE=-1", "FROM:<a@b.example> SMTPUTF8=yes"}) {
         auto r = parse_mail(bad);
         EXPECT_FALSE(r.args) << bad;
         EXPECT_EQ(r.refusal.code, 501) << bad;

@@ -20,17 +20,29 @@ std::string unescape(const std::string& s) {
         }
         char c = s[++i];
         switch (c) {
-            case 'r': out += '\r'; break;
-            case 'n': out += '\n'; break;
-            case 't': out += '\t'; break;
-            case '0': out += '\0'; break;
-            case '\\': out += '\\'; break;
+            case 'r':
+                out += '\r';
+                break;
+            case 'n':
+                out += '\n';
+                break;
+            case 't':
+                out += '\t';
+                break;
+            case '0':
+                out += '\0';
+                break;
+            case '\\':
+                out += '\\';
+                break;
             case 'x': {
                 out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
                 i += 2;
                 break;
             }
-            default: out += '\\'; out += c;
+            default:
+                out += '\\';
+                out += c;
         }
     }
     return out;
@@ -54,10 +66,14 @@ std::string repeated(const std::string& rest) {
 std::string show(const std::string& s) {
     std::string out;
     for (char c : s) {
-        if (c == '\r') out += "\\r";
-        else if (c == '\n') out += "\\n\n";
-        else if (c == '\0') out += "\\0";
-        else out += c;
+        if (c == '\r')
+            out += "\\r";
+        else if (c == '\n')
+            out += "\\n\n";
+        else if (c == '\0')
+            out += "\\0";
+        else
+            out += c;
     }
     if (out.size() > 2000) out = out.substr(0, 2000) + "…";
     return out;
@@ -74,17 +90,28 @@ smtp::SessionOptions options_for(const Transcript& t) {
         std::istringstream in(line.substr(1));
         std::string key, value;
         in >> key >> value;
-        if (key == "dialect") o.dialect = value == "lmtp" ? smtp::Dialect::lmtp : smtp::Dialect::smtp;
-        else if (key == "tls") o.tls_available = true;
-        else if (key == "one-write") continue;  // read by the split test
-        else if (key == "space") o.has_space = [](std::uint64_t) { return false; };
-        else if (key == "max_recipients") o.max_recipients = static_cast<std::uint32_t>(std::stoul(value));
-        else if (key == "max_errors") o.max_errors = static_cast<std::uint32_t>(std::stoul(value));
-        else if (key == "max_nonmail_commands") o.max_nonmail_commands = static_cast<std::uint32_t>(std::stoul(value));
-        else if (key == "max_command_length") o.max_command_length = static_cast<std::uint32_t>(std::stoul(value));
-        else if (key == "max_message_size") o.max_message_size = std::stoull(value);
-        else if (key == "max_header_size") o.max_header_size = std::stoull(value);
-        else throw std::runtime_error("unknown option " + line);
+        if (key == "dialect")
+            o.dialect = value == "lmtp" ? smtp::Dialect::lmtp : smtp::Dialect::smtp;
+        else if (key == "tls")
+            o.tls_available = true;
+        else if (key == "one-write")
+            continue;  // read by the split test
+        else if (key == "space")
+            o.has_space = [](std::uint64_t) { return false; };
+        else if (key == "max_recipients")
+            o.max_recipients = static_cast<std::uint32_t>(std::stoul(value));
+        else if (key == "max_errors")
+            o.max_errors = static_cast<std::uint32_t>(std::stoul(value));
+        else if (key == "max_nonmail_commands")
+            o.max_nonmail_commands = static_cast<std::uint32_t>(std::stoul(value));
+        else if (key == "max_command_length")
+            o.max_command_length = static_cast<std::uint32_t>(std::stoul(value));
+        else if (key == "max_message_size")
+            o.max_message_size = std::stoull(value);
+        else if (key == "max_header_size")
+            o.max_header_size = std::stoull(value);
+        else
+            throw std::runtime_error("unknown option " + line);
     }
     return o;
 }
@@ -129,14 +156,14 @@ std::string check_directive(Runner& r, const std::string& d) {
     std::string key = d.substr(0, d.find(' '));
     std::string arg = d.size() > key.size() ? d.substr(key.size() + 1) : "";
     if (key == "=commit") {
-        r.next = arg == "ok" ? CommitOutcome::Status::ok
-               : arg == "temporary" ? CommitOutcome::Status::temporary
-                                    : CommitOutcome::Status::permanent;
+        r.next = arg == "ok"          ? CommitOutcome::Status::ok
+                 : arg == "temporary" ? CommitOutcome::Status::temporary
+                                      : CommitOutcome::Status::permanent;
     } else if (key == "=message") {
         if (r.committed.empty()) return "no message committed";
         if (r.committed.back().data != unescape(arg))
-            return "message differs:\n got: " + show(r.committed.back().data) + "\nwant: " +
-                   show(unescape(arg));
+            return "message differs:\n got: " + show(r.committed.back().data) +
+                   "\nwant: " + show(unescape(arg));
     } else if (key == "=messages") {
         if (r.committed.size() != std::stoul(arg))
             return "messages: got " + std::to_string(r.committed.size()) + " want " + arg;
@@ -178,14 +205,22 @@ Transcript parse_transcript(const std::string& path) {
     std::string line;
     while (std::getline(in, line)) {
         if (line.empty() || line[0] == '#') continue;
-        if (line[0] == '@') t.options.push_back(line);
-        else if (line.rfind("C: ", 0) == 0) t.steps.push_back({TranscriptStep::Kind::send, unescape(line.substr(3)) + "\r\n"});
-        else if (line.rfind("C| ", 0) == 0) t.steps.push_back({TranscriptStep::Kind::send, unescape(line.substr(3))});
-        else if (line.rfind("C* ", 0) == 0) t.steps.push_back({TranscriptStep::Kind::send, repeated(line.substr(3))});
-        else if (line.rfind("S: ", 0) == 0) t.steps.push_back({TranscriptStep::Kind::expect, unescape(line.substr(3)) + "\r\n"});
-        else if (line.rfind("S* ", 0) == 0) t.steps.push_back({TranscriptStep::Kind::expect, repeated(line.substr(3) + "\\r\\n")});
-        else if (line[0] == '=') t.steps.push_back({TranscriptStep::Kind::directive, line});
-        else throw std::runtime_error(path + ": bad line: " + line);
+        if (line[0] == '@')
+            t.options.push_back(line);
+        else if (line.rfind("C: ", 0) == 0)
+            t.steps.push_back({TranscriptStep::Kind::send, unescape(line.substr(3)) + "\r\n"});
+        else if (line.rfind("C| ", 0) == 0)
+            t.steps.push_back({TranscriptStep::Kind::send, unescape(line.substr(3))});
+        else if (line.rfind("C* ", 0) == 0)
+            t.steps.push_back({TranscriptStep::Kind::send, repeated(line.substr(3))});
+        else if (line.rfind("S: ", 0) == 0)
+            t.steps.push_back({TranscriptStep::Kind::expect, unescape(line.substr(3)) + "\r\n"});
+        else if (line.rfind("S* ", 0) == 0)
+            t.steps.push_back({TranscriptStep::Kind::expect, repeated(line.substr(3) + "\\r\\n")});
+        else if (line[0] == '=')
+            t.steps.push_back({TranscriptStep::Kind::directive, line});
+        else
+            throw std::runtime_error(path + ": bad line: " + line);
     }
     return t;
 }
@@ -240,7 +275,8 @@ std::string run_transcript(const Transcript& t, std::optional<std::size_t> split
             want += t.steps[i++].text;
         std::string got = std::exchange(r.output, {});
         if (got != want)
-            return "after step " + std::to_string(first) + ":\n got: " + show(got) + "\nwant: " + show(want);
+            return "after step " + std::to_string(first) + ":\n got: " + show(got) +
+                   "\nwant: " + show(want);
     }
     return "";
 }

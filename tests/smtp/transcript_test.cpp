@@ -48,7 +48,8 @@ TEST_P(TranscriptTest, Whole) {
 }
 
 TEST_P(TranscriptSplitTest, SplitAtEveryOffset) {
-    auto t = referent::test::parse_transcript(transcript_path(GetParam()));    auto sizes = referent::test::turn_sizes(t);
+    auto t = referent::test::parse_transcript(transcript_path(GetParam()));
+    auto sizes = referent::test::turn_sizes(t);
     for (std::size_t turn = 0; turn < sizes.size(); ++turn) {
         std::size_t n = sizes[turn];
         std::size_t step = n > 4096 ? n / 64 : 1;

@@ -22,16 +22,16 @@ const system_clock::time_point t0{microseconds{1795873500123456}};
 
 // Always the same bytes: stands for another process's entropy.
 class FixedRandom final : public util::Random {
-  public:
+public:
     explicit FixedRandom(std::uint8_t b) : b_(b) {}
     void bytes(std::span<std::uint8_t> out) override { std::fill(out.begin(), out.end(), b_); }
 
-  private:
+private:
     std::uint8_t b_;
 };
 
 class SpoolTest : public ::testing::Test {
-  protected:
+protected:
     Spool open_spool() {
         auto spool = Spool::open(root(), clock_, random_);
         if (!spool) ADD_FAILURE() << spool.error().message;

@@ -30,7 +30,7 @@ std::string awkward_data(int n) {
 
 // Counts `done` calls and keeps their outcomes; wait_for(n) blocks until n have arrived.
 class Outcomes {
-  public:
+public:
     SpoolWriter::Done done_for(const std::string& id) {
         return [this, id](util::Status st) {
             std::lock_guard lock(mutex_);
@@ -47,14 +47,14 @@ class Outcomes {
         return by_id_;
     }
 
-  private:
+private:
     std::mutex mutex_;
     std::condition_variable changed_;
     std::map<std::string, util::Status> by_id_;
 };
 
 class SpoolWriterTest : public ::testing::Test {
-  protected:
+protected:
     void SetUp() override {
         auto opened = Spool::open(dir_.path() / "spool", clock_, random_);
         ASSERT_TRUE(opened) << opened.error().message;

@@ -15,7 +15,7 @@
 namespace referent::test {
 
 class TempDir {
-  public:
+public:
     TempDir() {
         std::string pattern = "/tmp/referent-test-XXXXXX";
         if (::mkdtemp(pattern.data()) == nullptr) std::abort();
@@ -30,7 +30,7 @@ class TempDir {
 
     const std::filesystem::path& path() const { return path_; }
 
-  private:
+private:
     std::filesystem::path path_;
 };
 
