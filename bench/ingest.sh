@@ -57,10 +57,11 @@ ref_rates=() sink_rates=() fsyncs=() rss=()
 for r in $(seq 1 "$rounds"); do
   d="$work/r$r"; mkdir -p "$d"; write_config "$d"
   /usr/bin/time -v -o "$d/time" "$bin" -c "$d/referent.yaml" 2>"$d/log" &
+  timer=$!
   for _ in $(seq 100); do grep -q 'ready' "$d/log" 2>/dev/null && break; sleep 0.1; done
   port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$d/log" | head -n1)
   el=$(load "$port")
-  pkill -TERM -f "$d/referent.yaml"; wait
+  kill -TERM "$(pgrep -P "$timer")"; wait "$timer"
   n=$(find "$d/spool/incoming" -name '*.env' | wc -l)
   [ "$n" -eq "$messages" ] || { echo "bench: expected $messages messages in incoming/, found $n" >&2; exit 1; }
   line=$(grep 'stopped:' "$d/log")
