@@ -181,6 +181,8 @@ asio::awaitable<bool> Connection::start_tls() {
         peer_gone_ = true;
         co_return false;
     }
+    // Forced closed (grace period over) during the handshake: send its 421 inside TLS, stop.
+    if (session_.want() != smtp::ServerSession::Want::start_tls) co_return true;
     session_.tls_started();
     co_return true;
 }
