@@ -23,7 +23,9 @@ namespace {
 
 using server::asio::io_context;
 
-const char* role_name(config::Role r) { return r == config::Role::public_ ? "public" : "internal"; }
+const char* role_name(config::Role r) {
+    return r == config::Role::public_ ? "public" : "internal";
+}
 
 server::ConnectionSettings settings_for(const config::Config& c, const config::Listen& l,
                                         const SpoolSink& sink, server::asio::ssl::context* tls) {
@@ -48,52 +50,67 @@ server::ConnectionSettings settings_for(const config::Config& c, const config::L
     return s;
 }
 
-// Stops accepting, asks connections to finish, and forces them after the grace period.
+// Stops accepting, asks connections to finish, and forces them after the grace period or at
+// a second SIGTERM. Once the last connection is gone nothing is left waiting on the io
+// context (signals included), so run() returns.
 class Stopper {
 public:
     Stopper(io_context& io, std::vector<std::unique_ptr<server::Listener>>& listeners,
             server::ConnectionRegistry& registry, std::chrono::seconds grace)
-        : listeners_(listeners), registry_(registry), grace_(grace), timer_(io) {}
+        : listeners_(listeners),
+          registry_(registry),
+          grace_(grace),
+          timer_(io),
+          signals_(io, SIGTERM, SIGINT, SIGHUP) {}
 
-    void stop() {
-        if (stopping_) return;
-        stopping_ = true;
-        sd_notify(0, "STOPPING=1");
-        util::log_info("referentd", "stopping: no new connections; finishing transactions");
-        for (auto& l : listeners_) l->close();
-        registry_.on_empty([this] { timer_.cancel(); });
-        registry_.shutdown_all();
-        if (registry_.size() == 0) return;
-        timer_.expires_after(grace_);
-        timer_.async_wait([this](boost::system::error_code ec) {
+    void wait_signals() {
+        signals_.async_wait([this](boost::system::error_code ec, int signo) {
             if (ec) return;
-            util::log_warning("referentd", "grace period over: closing " +
-                                               std::to_string(registry_.size()) + " connections");
-            registry_.force_all();
+            if (signo == SIGHUP)
+                util::log_info("referentd", "SIGHUP: live reload is not available yet; ignored");
+            else if (!stopping_)
+                stop();
+            else
+                force("second signal");
+            if (!done_) wait_signals();
         });
     }
 
 private:
+    void stop() {
+        stopping_ = true;
+        sd_notify(0, "STOPPING=1");
+        util::log_info("referentd", "stopping: no new connections; finishing transactions");
+        for (auto& l : listeners_) l->close();
+        registry_.on_empty([this] { finish(); });
+        registry_.shutdown_all();
+        if (registry_.size() == 0) return finish();
+        timer_.expires_after(grace_);
+        timer_.async_wait([this](boost::system::error_code ec) {
+            if (!ec) force("grace period over");
+        });
+    }
+
+    void force(const char* why) {
+        util::log_warning("referentd", std::string(why) + ": closing " +
+                                           std::to_string(registry_.size()) + " connections");
+        registry_.force_all();
+    }
+
+    void finish() {
+        done_ = true;
+        timer_.cancel();
+        signals_.cancel();
+    }
+
     std::vector<std::unique_ptr<server::Listener>>& listeners_;
     server::ConnectionRegistry& registry_;
     std::chrono::seconds grace_;
     server::asio::steady_timer timer_;
+    server::asio::signal_set signals_;
     bool stopping_ = false;
+    bool done_ = false;
 };
-
-void wait_signals(server::asio::signal_set& signals, Stopper& stopper) {
-    signals.async_wait([&signals, &stopper](boost::system::error_code ec, int signo) {
-        if (ec) return;
-        if (signo == SIGHUP) {
-            util::log_info("referentd", "SIGHUP: live reload is not available yet; ignored");
-            wait_signals(signals, stopper);
-            return;
-        }
-        stopper.stop();
-        // No more waits: io.run() returns once the last connection has ended.
-        signals.cancel();
-    });
-}
 
 }  // namespace
 
@@ -127,29 +144,30 @@ int run_daemon(const config::Config& config) {
     spool::SpoolWriter writer(*spool, {});
     SpoolSink sink(*spool, writer, clock, gw.hostname, gw.limits.min_free_space);
     io_context io(1);
-    server::ConnectionRegistry registry(gw.limits.max_connections, gw.limits.max_connections_per_ip);
+    server::ConnectionRegistry registry(gw.limits.max_connections,
+                                        gw.limits.max_connections_per_ip);
     std::deque<server::ConnectionSettings> settings;  // stable addresses for the listeners
     std::vector<std::unique_ptr<server::Listener>> listeners;
     for (const auto& l : gw.listen) {
         settings.push_back(settings_for(config, l, sink, tls.get()));
-        auto listener = server::Listener::bind(io, l.address, l.port, settings.back(), sink, registry);
+        auto listener =
+            server::Listener::bind(io, l.address, l.port, settings.back(), sink, registry);
         if (!listener) {
             util::log_error("referentd", listener.error().message);
             return 1;
         }
         auto ep = (*listener)->local_endpoint();
-        std::string addr = ep.address().is_v6() ? "[" + ep.address().to_string() + "]"
-                                                : ep.address().to_string();
-        util::log_info("referentd", "listening on " + addr + ":" + std::to_string(ep.port()) +
-                                        " protocol=" +
-                                        (l.protocol == config::Protocol::lmtp ? "lmtp" : "smtp") +
-                                        " role=" + role_name(l.role));
+        std::string addr =
+            ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
+        util::log_info("referentd",
+                       "listening on " + addr + ":" + std::to_string(ep.port()) +
+                           " protocol=" + (l.protocol == config::Protocol::lmtp ? "lmtp" : "smtp") +
+                           " role=" + role_name(l.role));
         listeners.push_back(std::move(*listener));
     }
 
     Stopper stopper(io, listeners, registry, gw.limits.shutdown_grace);
-    server::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
-    wait_signals(signals, stopper);
+    stopper.wait_signals();
     for (auto& l : listeners) l->start();
     sd_notify(0, "READY=1");
     util::log_info("referentd", "ready");
@@ -158,9 +176,9 @@ int run_daemon(const config::Config& config) {
     writer.stop();
     auto stats = writer.stats();
     util::log_info("referentd", "stopped: messages=" + std::to_string(stats.messages) +
-                                    " failed=" + std::to_string(stats.failed) + " batches=" +
-                                    std::to_string(stats.batches) + " fsyncs=" +
-                                    std::to_string(stats.fsyncs));
+                                    " failed=" + std::to_string(stats.failed) +
+                                    " batches=" + std::to_string(stats.batches) +
+                                    " fsyncs=" + std::to_string(stats.fsyncs));
     return 0;
 }
 

@@ -48,30 +48,32 @@ void SpoolSink::accept(const smtp::SessionInfo& session, smtp::AcceptedMessage m
     env.smtputf8 = t.smtputf8;
     env.body = body_name(t.body);
 
-    smtp::ReceivedInfo received{t.helo, session.client_ip, hostname_, env.protocol, env.id,
-                                env.recipients.size() == 1 ? env.recipients.front() : "",
-                                env.arrival};
-    std::string data = smtp::format_received(received);
-    data += message.data;
-    std::size_t size = data.size();
+    smtp::ReceivedInfo received{
+        t.helo,     session.client_ip,
+        hostname_,  env.protocol,
+        env.id,     env.recipients.size() == 1 ? env.recipients.front() : "",
+        env.arrival};
+    std::string trace = smtp::format_received(received);
+    std::size_t size = trace.size() + message.data.size();
 
     std::string id = env.id;
     std::string role = env.role;
     std::size_t nrcpt = env.recipients.size();
-    writer_.commit(std::move(env), std::move(data),
-                   [done = std::move(done), id, role, nrcpt, size](util::Status status) {
-                       if (status.ok()) {
-                           util::log_info("spool", id + ": queued role=" + role + " size=" +
-                                                       std::to_string(size) + " nrcpt=" +
-                                                       std::to_string(nrcpt));
-                           done({smtp::CommitOutcome::Status::ok, id});
-                       } else {
-                           util::log_warning("spool", id + ": not queued: " + status.error().message);
-                           done({status.error().is_temporary() ? smtp::CommitOutcome::Status::temporary
-                                                               : smtp::CommitOutcome::Status::permanent,
-                                 {}});
-                       }
-                   });
+    writer_.commit(
+        std::move(env), std::move(trace), std::move(message.data),
+        [done = std::move(done), id, role, nrcpt, size](util::Status status) {
+            if (status.ok()) {
+                util::log_info("spool", id + ": queued role=" + role +
+                                            " size=" + std::to_string(size) +
+                                            " nrcpt=" + std::to_string(nrcpt));
+                done({smtp::CommitOutcome::Status::ok, id});
+            } else {
+                util::log_warning("spool", id + ": not queued: " + status.error().message);
+                done({status.error().is_temporary() ? smtp::CommitOutcome::Status::temporary
+                                                    : smtp::CommitOutcome::Status::permanent,
+                      {}});
+            }
+        });
 }
 
 }  // namespace referent::app

@@ -33,9 +33,8 @@ auto async_commit(smtp::MessageSink& sink, const smtp::SessionInfo& info,
             auto shared = std::make_shared<decltype(handler)>(std::move(handler));
             sink.accept(info, std::move(m),
                         [shared, ex, work = std::move(work)](smtp::CommitOutcome outcome) mutable {
-                            asio::post(ex, [shared, outcome]() mutable {
-                                (*shared)(std::move(outcome));
-                            });
+                            asio::post(
+                                ex, [shared, outcome]() mutable { (*shared)(std::move(outcome)); });
                             work.reset();
                         });
         },
@@ -67,33 +66,44 @@ asio::awaitable<void> Connection::serve(std::shared_ptr<Connection> self) {
     co_await self->run();
 }
 
+// The handler holds the connection alive and checks a generation: a timer that expired in the
+// same loop pass as the operation it guards is already queued and cannot be cancelled, so it
+// must neither touch a destroyed connection nor cancel the next, unrelated operation.
 void Connection::arm_timer(std::chrono::seconds timeout) {
     timed_out_ = false;
+    const std::uint64_t generation = ++timer_generation_;
     timer_.expires_after(timeout);
-    timer_.async_wait([this](error_code ec) {
-        if (ec) return;  // cancelled: the operation finished in time
-        timed_out_ = true;
+    timer_.async_wait([self = shared_from_this(), generation](error_code ec) {
+        if (ec || generation != self->timer_generation_) return;
+        self->timed_out_ = true;
         error_code ignored;
-        socket_.cancel(ignored);
+        self->socket_.cancel(ignored);
     });
+}
+
+void Connection::disarm_timer() {
+    ++timer_generation_;
+    timer_.cancel();
 }
 
 asio::awaitable<void> Connection::run() {
     std::weak_ptr<Connection> weak = weak_from_this();
+    if (registry_.stopping()) {
+        co_await refuse({421, "4.3.2", settings_.session.hostname + " Service shutting down"});
+        co_return;
+    }
     id_ = registry_.admit(
         info_.client_ip,
-        [weak] { if (auto c = weak.lock()) c->on_shutdown(); },
-        [weak] { if (auto c = weak.lock()) c->on_force(); });
+        [weak] {
+            if (auto c = weak.lock()) c->on_shutdown();
+        },
+        [weak] {
+            if (auto c = weak.lock()) c->on_force();
+        });
     if (id_ == 0) {
         util::log_warning("smtpd", "refused " + info_.client_ip + ": too many connections");
-        smtp::Reply r{421, "4.7.0", settings_.session.hostname + " Error: too many connections"};
-        std::string out = r.format();
-        arm_timer(settings_.idle_timeout);
-        error_code ec;
-        co_await asio::async_write(socket_, asio::buffer(out),
-                                   asio::redirect_error(asio::use_awaitable, ec));
-        timer_.cancel();
-        co_await linger_close();
+        co_await refuse(
+            {421, "4.7.0", settings_.session.hostname + " Error: too many connections"});
         co_return;
     }
     util::log_debug("smtpd", "connect from " + info_.client_ip);
@@ -109,10 +119,16 @@ asio::awaitable<void> Connection::run() {
         while (!peer_gone_) {
             if (!co_await flush()) break;
             auto want = session_.want();
-            if (want == smtp::ServerSession::Want::close) break;
-            if (want == smtp::ServerSession::Want::input) co_await read_and_feed();
-            else if (want == smtp::ServerSession::Want::commit) co_await commit();
-            else if (!co_await start_tls()) break;
+            if (want == smtp::ServerSession::Want::close) {
+                co_await flush();  // a 421 queued by shutdown while the last write was going
+                break;
+            }
+            if (want == smtp::ServerSession::Want::input)
+                co_await read_and_feed();
+            else if (want == smtp::ServerSession::Want::commit)
+                co_await commit();
+            else if (!co_await start_tls())
+                break;
         }
     } catch (const std::exception& e) {
         util::log_error("smtpd", info_.client_ip + ": connection aborted: " + e.what());
@@ -122,19 +138,33 @@ asio::awaitable<void> Connection::run() {
     util::log_debug("smtpd", "disconnect from " + info_.client_ip);
 }
 
+asio::awaitable<void> Connection::refuse(const smtp::Reply& reply) {
+    std::string out = reply.format();
+    arm_timer(settings_.idle_timeout);
+    error_code ec;
+    co_await asio::async_write(socket_, asio::buffer(out),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    disarm_timer();
+    co_await linger_close();
+}
+
 asio::awaitable<void> Connection::read_and_feed() {
     arm_timer(settings_.idle_timeout);
     reading_ = true;
     error_code ec;
     std::size_t n = 0;
     auto buf = asio::buffer(buffer_);
-    if (tls_) n = co_await tls_->async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec));
-    else n = co_await socket_.async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec));
+    if (tls_)
+        n = co_await tls_->async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec));
+    else
+        n = co_await socket_.async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec));
     reading_ = false;
-    timer_.cancel();
+    disarm_timer();
     if (ec) {
-        if (timed_out_) session_.timeout();
-        else if (ec != asio::error::operation_aborted) peer_gone_ = true;
+        if (timed_out_)
+            session_.timeout();
+        else if (ec != asio::error::operation_aborted)
+            peer_gone_ = true;
         // operation_aborted without a timeout: shutdown woke us; the loop looks at want().
         if (peer_gone_ && session_.in_transaction())
             util::log_info("smtpd", info_.client_ip + ": lost connection in a transaction");
@@ -148,9 +178,13 @@ asio::awaitable<bool> Connection::flush() {
     if (out.empty()) co_return true;
     arm_timer(settings_.idle_timeout);
     error_code ec;
-    if (tls_) co_await asio::async_write(*tls_, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
-    else co_await asio::async_write(socket_, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
-    timer_.cancel();
+    if (tls_)
+        co_await asio::async_write(*tls_, asio::buffer(out),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+    else
+        co_await asio::async_write(socket_, asio::buffer(out),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+    disarm_timer();
     if (ec) {
         peer_gone_ = true;
         co_return false;
@@ -174,7 +208,7 @@ asio::awaitable<bool> Connection::start_tls() {
     error_code ec;
     co_await tls_->async_handshake(asio::ssl::stream_base::server,
                                    asio::redirect_error(asio::use_awaitable, ec));
-    timer_.cancel();
+    disarm_timer();
     if (ec) {
         util::log_info("smtpd", info_.client_ip + ": TLS handshake failed: " + ec.message());
         tls_.reset();
@@ -202,7 +236,7 @@ asio::awaitable<void> Connection::linger_close() {
             if (ec) break;
             drained += n;
         }
-        timer_.cancel();
+        disarm_timer();
     }
     socket_.close(ec);
 }
@@ -213,11 +247,14 @@ void Connection::on_shutdown() {
     if (session_.want() == smtp::ServerSession::Want::close && reading_) socket_.cancel(ec);
 }
 
+// Whatever the connection awaits — a read, a write to a client that does not read, a TLS
+// handshake — it is cancelled, so the grace period bounds the stop. A commit is not: the disk
+// answers soon and the session closes right after its reply.
 void Connection::on_force() {
-    if (committing_) return;  // the disk answers soon; the session closes after replying
+    if (committing_) return;
     session_.force_close();
     error_code ec;
-    if (reading_) socket_.cancel(ec);
+    socket_.cancel(ec);
 }
 
 }  // namespace referent::server

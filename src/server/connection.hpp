@@ -46,7 +46,9 @@ private:
     asio::awaitable<void> commit();
     asio::awaitable<bool> start_tls();
     asio::awaitable<void> linger_close();
+    asio::awaitable<void> refuse(const smtp::Reply& reply);
     void arm_timer(std::chrono::seconds timeout);
+    void disarm_timer();
     void on_shutdown();
     void on_force();
 
@@ -60,6 +62,7 @@ private:
     smtp::SessionInfo info_;
     ConnectionRegistry::Id id_ = 0;
     std::array<char, 65536> buffer_{};
+    std::uint64_t timer_generation_ = 0;
     bool reading_ = false;
     bool committing_ = false;
     bool timed_out_ = false;

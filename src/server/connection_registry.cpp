@@ -26,6 +26,7 @@ void ConnectionRegistry::release(Id id) {
 }
 
 void ConnectionRegistry::shutdown_all() {
+    stopping_ = true;
     // Callbacks may release entries; iterate over a snapshot of ids.
     std::vector<Id> ids;
     for (const auto& [id, e] : live_) ids.push_back(id);

@@ -21,11 +21,15 @@ public:
     using Id = std::uint64_t;
 
     // Returns 0 when the connection must be refused.
-    Id admit(const std::string& ip, std::function<void()> on_shutdown, std::function<void()> on_force);
+    Id admit(const std::string& ip, std::function<void()> on_shutdown,
+             std::function<void()> on_force);
     void release(Id id);
 
-    void shutdown_all();  // ask every connection to finish its transaction and close
-    void force_all();     // the grace period is over: close now
+    // Ask every connection to finish its transaction and close; from now on stopping() is true
+    // and connections that start (accepted just before the listeners closed) refuse at once.
+    void shutdown_all();
+    bool stopping() const { return stopping_; }
+    void force_all();  // the grace period is over: close now
     std::size_t size() const { return live_.size(); }
     void on_empty(std::function<void()> callback) { on_empty_ = std::move(callback); }
 
@@ -41,6 +45,7 @@ private:
     std::map<Id, Entry> live_;
     std::map<std::string, std::uint32_t> per_ip_;
     std::function<void()> on_empty_;
+    bool stopping_ = false;
 };
 
 }  // namespace referent::server

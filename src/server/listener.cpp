@@ -10,12 +10,9 @@ Listener::Listener(asio::io_context& io, const ConnectionSettings& settings,
                    smtp::MessageSink& sink, ConnectionRegistry& registry)
     : acceptor_(io), settings_(settings), sink_(sink), registry_(registry) {}
 
-util::Result<std::unique_ptr<Listener>> Listener::bind(asio::io_context& io,
-                                                       const std::string& address,
-                                                       std::uint16_t port,
-                                                       const ConnectionSettings& settings,
-                                                       smtp::MessageSink& sink,
-                                                       ConnectionRegistry& registry) {
+util::Result<std::unique_ptr<Listener>> Listener::bind(
+    asio::io_context& io, const std::string& address, std::uint16_t port,
+    const ConnectionSettings& settings, smtp::MessageSink& sink, ConnectionRegistry& registry) {
     std::unique_ptr<Listener> l(new Listener(io, settings, sink, registry));
     error_code ec;
     auto ip = asio::ip::make_address(address, ec);
@@ -32,7 +29,9 @@ util::Result<std::unique_ptr<Listener>> Listener::bind(asio::io_context& io,
     return l;
 }
 
-void Listener::start() { asio::co_spawn(acceptor_.get_executor(), accept_loop(this), asio::detached); }
+void Listener::start() {
+    asio::co_spawn(acceptor_.get_executor(), accept_loop(this), asio::detached);
+}
 
 void Listener::close() {
     error_code ec;
@@ -48,8 +47,8 @@ asio::awaitable<void> Listener::accept_loop(Listener* self) {
     asio::steady_timer pause(self->acceptor_.get_executor());
     while (self->acceptor_.is_open()) {
         error_code ec;
-        tcp::socket socket = co_await self->acceptor_.async_accept(
-            asio::redirect_error(asio::use_awaitable, ec));
+        tcp::socket socket =
+            co_await self->acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
         if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) break;
         if (ec) {
             // EMFILE and friends: back off instead of spinning; the backlog keeps clients.

@@ -20,12 +20,9 @@ namespace referent::server {
 
 class Listener {
 public:
-    static util::Result<std::unique_ptr<Listener>> bind(asio::io_context& io,
-                                                        const std::string& address,
-                                                        std::uint16_t port,
-                                                        const ConnectionSettings& settings,
-                                                        smtp::MessageSink& sink,
-                                                        ConnectionRegistry& registry);
+    static util::Result<std::unique_ptr<Listener>> bind(
+        asio::io_context& io, const std::string& address, std::uint16_t port,
+        const ConnectionSettings& settings, smtp::MessageSink& sink, ConnectionRegistry& registry);
 
     void start();
     void close();

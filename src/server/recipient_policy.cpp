@@ -9,7 +9,9 @@ std::string_view local_of(std::string_view address) {
     return at == std::string_view::npos ? address : address.substr(0, at);
 }
 
-smtp::Reply unavailable() { return {550, "5.1.1", "Error: mailbox unavailable"}; }
+smtp::Reply unavailable() {
+    return {550, "5.1.1", "Error: mailbox unavailable"};
+}
 
 }  // namespace
 

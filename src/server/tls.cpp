@@ -10,7 +10,9 @@ util::Result<std::unique_ptr<asio::ssl::context>> make_tls_context(const config:
                          asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
                      ec);
     ctx->use_certificate_chain_file(tls.certificate, ec);
-    if (ec) return util::Error::temporary("gateway.tls.certificate " + tls.certificate + ": " + ec.message());
+    if (ec)
+        return util::Error::temporary("gateway.tls.certificate " + tls.certificate + ": " +
+                                      ec.message());
     ctx->use_private_key_file(tls.key, asio::ssl::context::pem, ec);
     if (ec) return util::Error::temporary("gateway.tls.key " + tls.key + ": " + ec.message());
     return ctx;

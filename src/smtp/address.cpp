@@ -128,6 +128,12 @@ bool valid_domain_name(std::string_view d, bool utf8) {
 bool valid_address_literal(std::string_view d) {
     if (d.size() < 3 || d.front() != '[' || d.back() != ']') return false;
     std::string inner(d.substr(1, d.size() - 2));
+    // inet_pton stops at a NUL: check every octet first so nothing hides behind one.
+    for (char c : inner) {
+        bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+                  c == '.' || c == ':' || c == 'I' || c == 'P' || c == 'v';
+        if (!ok) return false;
+    }
     unsigned char buf[16];
     if (inner.rfind("IPv6:", 0) == 0) return ::inet_pton(AF_INET6, inner.c_str() + 5, buf) == 1;
     return ::inet_pton(AF_INET, inner.c_str(), buf) == 1;

@@ -31,7 +31,10 @@ std::string protocol_keyword(bool lmtp, bool esmtp, bool tls, bool smtputf8) {
 }
 
 std::string format_received(const ReceivedInfo& info) {
-    std::string h = "Received: from " + info.helo + " ([" + info.client_ip + "])\r\n";
+    // RFC 5321 §4.1.3: an IPv6 address literal is tagged "IPv6:".
+    const bool v6 = info.client_ip.find(':') != std::string::npos;
+    std::string h =
+        "Received: from " + info.helo + " ([" + (v6 ? "IPv6:" : "") + info.client_ip + "])\r\n";
     h += "\tby " + info.by_host + " (Referent) with " + info.protocol + " id " + info.id;
     if (!info.for_recipient.empty()) h += "\r\n\tfor <" + info.for_recipient + ">";
     h += "; " + rfc5322_date(info.when) + "\r\n";

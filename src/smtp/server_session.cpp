@@ -7,13 +7,22 @@ namespace referent::smtp {
 
 namespace {
 
+// A domain or an address literal (RFC 5321 §4.1.1.1), and '_' that many hosts use. The
+// argument is copied into the Received: header, where '(', ')' or ';' would confuse readers.
 bool valid_helo_argument(std::string_view arg) {
     if (arg.empty() || arg.size() > 255) return false;
     for (char c : arg) {
-        auto u = static_cast<unsigned char>(c);
-        if (u <= 32 || u >= 127) return false;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '.' || c == '_' || c == '[' || c == ']' || c == ':';
+        if (!ok) return false;
     }
     return true;
+}
+
+// NUL and CR have no place in a command line (CR only ends it): refusing them here means
+// no parser downstream ever sees one, whatever it does with C strings.
+bool has_control_octets(std::string_view line) {
+    return line.find('\0') != std::string_view::npos || line.find('\r') != std::string_view::npos;
 }
 
 }  // namespace
@@ -41,6 +50,10 @@ void ServerSession::feed(std::string_view bytes) {
 
 std::string ServerSession::take_output() {
     return std::exchange(out_, {});
+}
+
+void ServerSession::reply_uncounted(const Reply& r) {
+    out_ += r.format();
 }
 
 void ServerSession::reply(const Reply& r) {
@@ -116,6 +129,8 @@ void ServerSession::process_line(std::string_view line) {
         close_with({421, "4.3.2", options_.hostname + " Service shutting down"});
         return;
     }
+    if (has_control_octets(line))
+        return reply({500, "5.5.2", "Error: control characters in command"});
     Command cmd = parse_command(line);
     const bool lmtp = options_.dialect == Dialect::lmtp;
     switch (cmd.verb) {
@@ -164,6 +179,12 @@ void ServerSession::handle_nonmail(const Reply& r) {
 }
 
 void ServerSession::handle_helo(std::string_view arg, bool extended) {
+    // Greetings count as non-mail commands: an endless EHLO loop would hold a connection
+    // slot forever and amplify each read into a large reply.
+    if (++nonmail_ > options_.max_nonmail_commands) {
+        close_with({421, "4.7.0", options_.hostname + " Error: too many non-mail commands"});
+        return;
+    }
     if (!valid_helo_argument(arg)) {
         const char* verb =
             options_.dialect == Dialect::lmtp ? "LHLO" : (extended ? "EHLO" : "HELO");
@@ -213,7 +234,9 @@ void ServerSession::handle_rcpt(std::string_view arg) {
     RcptParse parsed = parse_rcpt(arg, transaction_.smtputf8);
     if (!parsed.args) return reply(parsed.refusal);
     if (transaction_.recipients.size() >= options_.max_recipients)
-        return reply({452, "4.5.3", "Error: too many recipients"});
+        // Not an error of the client's: RFC 5321 §4.5.3.1.10 expects it to send the remaining
+        // recipients in a later transaction, so this must not count toward max_errors.
+        return reply_uncounted({452, "4.5.3", "Error: too many recipients"});
     if (options_.check_recipient) {
         if (auto refusal = options_.check_recipient(parsed.args->to)) return reply(*refusal);
     }
@@ -224,7 +247,11 @@ void ServerSession::handle_rcpt(std::string_view arg) {
 void ServerSession::handle_data(std::string_view arg) {
     if (!arg.empty()) return reply({501, "5.5.4", "Syntax: DATA"});
     if (!mail_given_) return reply({503, "5.5.1", "Error: need MAIL command"});
-    if (transaction_.recipients.empty()) return reply({554, "5.5.1", "Error: no valid recipients"});
+    if (transaction_.recipients.empty()) {
+        // RFC 2033 §4.2: an LMTP server answers 503 here; SMTP's usual answer is 554.
+        int code = options_.dialect == Dialect::lmtp ? 503 : 554;
+        return reply({code, "5.5.1", "Error: no valid recipients"});
+    }
     if (pos_ < in_.size()) {
         // RFC 2920 §3.1: DATA ends a pipelined group; content sent before our 354 means the
         // client is not waiting for replies, so nothing it sends can be trusted to line up.

@@ -87,6 +87,7 @@ private:
     void finish_data();
     void reply_for_each_recipient(const Reply& reply);
     void reply(const Reply& r);
+    void reply_uncounted(const Reply& r);
     void count_error();
     void close_with(const Reply& r);
     void reset_transaction();

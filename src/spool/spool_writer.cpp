@@ -60,24 +60,27 @@ void fail(Item& item, util::Error error) {
 }
 
 // Phase 1 of a batch: create and fill both files, keeping them open for phase 2.
-util::Status write_file(const std::string& path, std::string_view data, bool& exists,
-                        posix::Fd& out) {
+util::Status write_file(const std::string& path, std::string_view prefix, std::string_view data,
+                        bool& exists, posix::Fd& out) {
     auto fd = posix::open_fd(path, O_WRONLY | O_CREAT | O_EXCL, file_mode);
     if (!fd) return fd.error();
     exists = true;
+    if (auto st = posix::write_all(fd->get(), prefix, path); !st) return st;
     if (auto st = posix::write_all(fd->get(), data, path); !st) return st;
     out = std::move(*fd);
     return {};
 }
 
-void write_to_tmp(Item& item, const Envelope& envelope, const std::string& data) {
+void write_to_tmp(Item& item, const Envelope& envelope, const std::string& prefix,
+                  const std::string& data) {
     // Checked here, not only asserted in format_envelope: a CR or LF would forge envelope lines.
     if (auto valid = validate_envelope(envelope); !valid) {
         item.error = valid.error();
         return;
     }
-    auto st = write_file(item.tmp_msg, data, item.at_tmp_msg, item.msg_fd);
-    if (st) st = write_file(item.tmp_env, format_envelope(envelope), item.at_tmp_env, item.env_fd);
+    auto st = write_file(item.tmp_msg, prefix, data, item.at_tmp_msg, item.msg_fd);
+    if (st)
+        st = write_file(item.tmp_env, {}, format_envelope(envelope), item.at_tmp_env, item.env_fd);
     if (!st) fail(item, st.error());
 }
 
@@ -169,10 +172,15 @@ SpoolWriter::~SpoolWriter() {
 }
 
 void SpoolWriter::commit(Envelope envelope, std::string data, Done done) {
+    commit(std::move(envelope), {}, std::move(data), std::move(done));
+}
+
+void SpoolWriter::commit(Envelope envelope, std::string prefix, std::string data, Done done) {
     {
         std::lock_guard lock(mutex_);
         if (!stopping_) {
-            pending_.push_back(Request{std::move(envelope), std::move(data), std::move(done)});
+            pending_.push_back(
+                Request{std::move(envelope), std::move(prefix), std::move(data), std::move(done)});
             wake_.notify_one();
             return;
         }
@@ -219,7 +227,7 @@ void SpoolWriter::write_batch(std::deque<Request>& batch) {
     items.reserve(batch.size());
     for (const auto& request : batch) {
         items.push_back(make_item(spool_, request.envelope.id));
-        write_to_tmp(items.back(), request.envelope, request.data);
+        write_to_tmp(items.back(), request.envelope, request.prefix, request.data);
     }
     if (auto st = ensure_incoming_fd(incoming_fd_, spool_.incoming_dir().string()); !st) {
         for (auto& item : items) fail(item, st.error());

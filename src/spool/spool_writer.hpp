@@ -58,6 +58,9 @@ public:
 
     // `envelope.id` must be a fresh id from Spool::new_id().
     void commit(Envelope envelope, std::string data, Done done);
+    // The same, with `prefix` (a trace header) written before `data`: the caller need not copy
+    // a message of up to max_message_size just to prepend a line.
+    void commit(Envelope envelope, std::string prefix, std::string data, Done done);
 
     void stop();
     WriterStats stats() const;
@@ -65,6 +68,7 @@ public:
 private:
     struct Request {
         Envelope envelope;
+        std::string prefix;
         std::string data;
         Done done;
     };

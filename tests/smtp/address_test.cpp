@@ -92,3 +92,9 @@ TEST(Address, ConsumedStopsAtClosingBracket) {
 }
 
 }  // namespace
+
+TEST(Address, LiteralOctetsAreCheckedBeforeInetPton) {
+    EXPECT_FALSE(parse_path(std::string("<a@[1.2.3.4\0junk]>", 19), false, false).ok);
+    EXPECT_FALSE(parse_path("<a@[1.2.3.4 x]>", false, false).ok);
+    EXPECT_TRUE(parse_path("<a@[IPv6:2001:DB8::1]>", false, false).ok);
+}
