@@ -120,6 +120,17 @@ int run_daemon(const config::Config& config) {
     util::SystemRandom random;
     const config::Gateway& gw = config.gateway;
 
+    // TLS files first: a start that fails on them leaves the spool untouched.
+    std::unique_ptr<server::asio::ssl::context> tls;
+    if (gw.tls) {
+        auto ctx = server::make_tls_context(*gw.tls);
+        if (!ctx) {
+            util::log_error("referentd", ctx.error().message);
+            return 1;
+        }
+        tls = std::move(*ctx);
+    }
+
     auto spool = spool::Spool::open(gw.spool, clock, random);
     if (!spool) {
         util::log_error("referentd", spool.error().message);
@@ -129,16 +140,6 @@ int run_daemon(const config::Config& config) {
     if (auto report = spool->recover(); !report) {
         util::log_error("referentd", "spool recovery failed: " + report.error().message);
         return 1;
-    }
-
-    std::unique_ptr<server::asio::ssl::context> tls;
-    if (gw.tls) {
-        auto ctx = server::make_tls_context(*gw.tls);
-        if (!ctx) {
-            util::log_error("referentd", ctx.error().message);
-            return 1;
-        }
-        tls = std::move(*ctx);
     }
 
     spool::SpoolWriter writer(*spool, {});
