@@ -114,49 +114,37 @@ private:
 
 }  // namespace
 
-int run_daemon(const config::Config& config) {
-    std::signal(SIGPIPE, SIG_IGN);
-    util::SystemClock clock;
-    util::SystemRandom random;
-    const config::Gateway& gw = config.gateway;
+namespace {
 
-    // TLS files first: a start that fails on them leaves the spool untouched.
-    std::unique_ptr<server::asio::ssl::context> tls;
-    if (gw.tls) {
-        auto ctx = server::make_tls_context(*gw.tls);
-        if (!ctx) {
-            util::log_error("referentd", ctx.error().message);
-            return 1;
-        }
-        tls = std::move(*ctx);
-    }
+// TLS files first: a start that fails on them leaves the spool untouched.
+util::Result<std::unique_ptr<server::asio::ssl::context>> load_tls(const config::Gateway& gw) {
+    if (!gw.tls) return std::unique_ptr<server::asio::ssl::context>();
+    return server::make_tls_context(*gw.tls);
+}
 
+// recover() logs what it found; committed messages wait in incoming/ for the processor.
+util::Result<spool::Spool> open_spool(const config::Gateway& gw, util::Clock& clock,
+                                      util::Random& random) {
     auto spool = spool::Spool::open(gw.spool, clock, random);
-    if (!spool) {
-        util::log_error("referentd", spool.error().message);
-        return 1;
-    }
-    // recover() logs what it found; committed messages wait in incoming/ for the processor.
-    if (auto report = spool->recover(); !report) {
-        util::log_error("referentd", "spool recovery failed: " + report.error().message);
-        return 1;
-    }
+    if (!spool) return spool.error();
+    if (auto report = spool->recover(); !report)
+        return util::Error::temporary("spool recovery failed: " + report.error().message);
+    return spool;
+}
 
-    spool::SpoolWriter writer(*spool, {});
-    SpoolSink sink(*spool, writer, clock, gw.hostname, gw.limits.min_free_space);
-    io_context io(1);
-    server::ConnectionRegistry registry(gw.limits.max_connections,
-                                        gw.limits.max_connections_per_ip);
+struct Listeners {
     std::deque<server::ConnectionSettings> settings;  // stable addresses for the listeners
-    std::vector<std::unique_ptr<server::Listener>> listeners;
-    for (const auto& l : gw.listen) {
-        settings.push_back(settings_for(config, l, sink, tls.get()));
+    std::vector<std::unique_ptr<server::Listener>> all;
+};
+
+util::Status bind_listeners(const config::Config& config, io_context& io, SpoolSink& sink,
+                            server::ConnectionRegistry& registry, server::asio::ssl::context* tls,
+                            Listeners& out) {
+    for (const auto& l : config.gateway.listen) {
+        out.settings.push_back(settings_for(config, l, sink, tls));
         auto listener =
-            server::Listener::bind(io, l.address, l.port, settings.back(), sink, registry);
-        if (!listener) {
-            util::log_error("referentd", listener.error().message);
-            return 1;
-        }
+            server::Listener::bind(io, l.address, l.port, out.settings.back(), sink, registry);
+        if (!listener) return listener.error();
         auto ep = (*listener)->local_endpoint();
         std::string addr =
             ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
@@ -164,12 +152,41 @@ int run_daemon(const config::Config& config) {
                        "listening on " + addr + ":" + std::to_string(ep.port()) +
                            " protocol=" + (l.protocol == config::Protocol::lmtp ? "lmtp" : "smtp") +
                            " role=" + role_name(l.role));
-        listeners.push_back(std::move(*listener));
+        out.all.push_back(std::move(*listener));
     }
+    return {};
+}
 
-    Stopper stopper(io, listeners, registry, gw.limits.shutdown_grace);
+int environment_failure(const util::Error& e) {
+    util::log_error("referentd", e.message);
+    return 1;
+}
+
+}  // namespace
+
+int run_daemon(const config::Config& config) {
+    std::signal(SIGPIPE, SIG_IGN);
+    util::SystemClock clock;
+    util::SystemRandom random;
+    const config::Gateway& gw = config.gateway;
+
+    auto tls = load_tls(gw);
+    if (!tls) return environment_failure(tls.error());
+    auto spool = open_spool(gw, clock, random);
+    if (!spool) return environment_failure(spool.error());
+
+    spool::SpoolWriter writer(*spool, {});
+    SpoolSink sink(*spool, writer, clock, gw.hostname, gw.limits.min_free_space);
+    io_context io(1);
+    server::ConnectionRegistry registry(gw.limits.max_connections,
+                                        gw.limits.max_connections_per_ip);
+    Listeners listeners;
+    if (auto st = bind_listeners(config, io, sink, registry, tls->get(), listeners); !st)
+        return environment_failure(st.error());
+
+    Stopper stopper(io, listeners.all, registry, gw.limits.shutdown_grace);
     stopper.wait_signals();
-    for (auto& l : listeners) l->start();
+    for (auto& l : listeners.all) l->start();
     sd_notify(0, "READY=1");
     util::log_info("referentd", "ready");
 
