@@ -76,6 +76,16 @@ public:
         });
     }
 
+    // After run(): the stop is under way and will complete; a late SIGTERM must not kill the
+    // process halfway through draining the spool writer (the default action once Asio lets go
+    // of the signals).
+    void ignore_further_signals() {
+        boost::system::error_code ec;
+        signals_.clear(ec);
+        std::signal(SIGTERM, SIG_IGN);
+        std::signal(SIGINT, SIG_IGN);
+    }
+
 private:
     void stop() {
         stopping_ = true;
@@ -191,6 +201,7 @@ int run_daemon(const config::Config& config) {
     util::log_info("referentd", "ready");
 
     io.run();
+    stopper.ignore_further_signals();
     writer.stop();
     auto stats = writer.stats();
     util::log_info("referentd", "stopped: messages=" + std::to_string(stats.messages) +
