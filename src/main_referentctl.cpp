@@ -1,26 +1,124 @@
 // referentctl — operations command line for Référent.
 //
 // Usage: referentctl [-c FILE] COMMAND [ARGS]
-// Commands: check-config. Exit codes: 0 ok, 1 environment, 2 configuration or usage.
+// Commands: check-config, classify. Exit codes: 0 ok, 1 environment, 2 configuration or usage.
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config/check.hpp"
+#include "config/load.hpp"
+#include "mail/classify.hpp"
+#include "mail/message.hpp"
 
 namespace {
 
 constexpr const char* default_config = "/etc/referent/referent.yaml";
 
 void usage(std::ostream& out) {
-    out << "usage: referentctl [-c FILE] COMMAND\n"
+    out << "usage: referentctl [-c FILE] COMMAND [ARGS]\n"
            "  -c, --config FILE   configuration file (default "
         << default_config
         << ")\n"
            "  --version           print the version and exit\n"
            "commands:\n"
            "  check-config        validate the configuration; print every problem as\n"
-           "                      FILE:LINE:COL: key: reason; exit 0 (valid) or 2 (invalid)\n";
+           "                      FILE:LINE:COL: key: reason; exit 0 (valid) or 2 (invalid)\n"
+           "  classify [--report] FILE...\n"
+           "                      classify each message file as the gateway would (human,\n"
+           "                      auto-reply, bounce, bulk, loop) and print FILE: CLASS (reason),\n"
+           "                      or FILE: refused (kind: reason) past gateway.limits; the\n"
+           "                      file's Return-Path stands for the envelope sender; --report\n"
+           "                      adds the fields read from each bounce; exit 0, 1 if a file\n"
+           "                      cannot be read (the others are still classified), 2 on a\n"
+           "                      configuration error\n";
+}
+
+namespace mail = referent::mail;
+
+mail::ClassifyConfig classify_config(const referent::config::Config& c) {
+    mail::ClassifyConfig out;
+    out.loop_token = c.gateway.hostname;
+    out.message_id_domain = c.gateway.hostname;
+    for (const auto& service : c.services) out.own_addresses.push_back(service.address);
+    out.own_domains = {c.organisation.agent_domain, c.gateway.hostname};
+    return out;
+}
+
+mail::ParseLimits parse_limits(const referent::config::Limits& l) {
+    return {l.max_message_size, l.max_header_size, l.max_mime_depth, l.max_mime_parts};
+}
+
+// Reads at most `cap` octets: one past the size limit is enough for parse() to refuse.
+std::optional<std::string> read_file(const std::string& path, std::uint64_t cap) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::string bytes;
+    std::array<char, 65536> chunk;
+    while (bytes.size() < cap) {
+        in.read(chunk.data(), chunk.size());
+        bytes.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
+        if (!in) break;
+    }
+    if (in.bad()) return std::nullopt;
+    if (bytes.size() > cap) bytes.resize(static_cast<std::size_t>(cap));
+    return bytes;
+}
+
+// A file has no envelope: its Return-Path (written at final delivery) is the best stand-in.
+mail::EnvelopeInfo envelope_of(const mail::Message& m) {
+    mail::EnvelopeInfo envelope;
+    if (std::optional<std::string> rp = m.raw_header("Return-Path")) {
+        std::string v = *rp;
+        std::size_t lt = v.find('<'), gt = v.rfind('>');
+        if (lt != std::string::npos && gt != std::string::npos && gt > lt)
+            envelope.mail_from = v.substr(lt + 1, gt - lt - 1);
+    }
+    return envelope;
+}
+
+void print_report(const mail::BounceReport& r, std::ostream& out) {
+    out << "  action=" << r.action << " status=" << r.status
+        << " final-recipient=" << r.final_recipient << " source=" << r.source << "\n"
+        << "  diagnostic-code=" << r.diagnostic_code << "\n"
+        << "  original-message-id=" << r.original_message_id << "\n";
+}
+
+int classify_command(const std::string& config_path, std::vector<std::string> args) {
+    bool report = !args.empty() && args.front() == "--report";
+    if (report) args.erase(args.begin());
+    const referent::config::LoadResult loaded = referent::config::load_file(config_path);
+    if (!loaded.ok()) {
+        for (const auto& d : loaded.diagnostics()) std::cerr << d.to_string() << "\n";
+        return 2;
+    }
+    const mail::ParseLimits limits = parse_limits(loaded.config().gateway.limits);
+    const mail::ClassifyConfig config = classify_config(loaded.config());
+    int rc = 0;
+    for (const std::string& file : args) {
+        std::optional<std::string> bytes = read_file(file, limits.max_message_size + 1);
+        if (!bytes) {
+            std::cerr << "referentctl: " << file << ": " << std::strerror(errno) << "\n";
+            rc = 1;
+            continue;
+        }
+        mail::MailResult<mail::Message> parsed = mail::parse(*bytes, limits);
+        if (!parsed) {
+            std::cout << file << ": refused (" << mail::to_string(parsed.refusal().kind) << ": "
+                      << parsed.refusal().reason << ")\n";
+            continue;
+        }
+        mail::Classification c =
+            mail::classify(parsed.value(), envelope_of(parsed.value()), config);
+        std::cout << file << ": " << mail::to_string(c.mail_class) << " (" << c.reason << ")\n";
+        if (report && c.bounce) print_report(*c.bounce, std::cout);
+    }
+    return rc;
 }
 
 }  // namespace
@@ -47,6 +145,15 @@ int main(int argc, char** argv) {
     }
     if (rest[0] == "check-config" && rest.size() == 1)
         return referent::config::check_config_command(path, std::cout, std::cerr);
+    if (rest[0] == "classify" && rest.size() == 1) {
+        std::cerr << "referentctl: classify: no FILE given\n";
+        usage(std::cerr);
+        return 2;
+    }
+    if (rest[0] == "classify") {
+        referent::mail::init();
+        return classify_command(path, std::vector<std::string>(rest.begin() + 1, rest.end()));
+    }
     std::cerr << "referentctl: unknown command: " << rest[0] << "\n";
     usage(std::cerr);
     return 2;

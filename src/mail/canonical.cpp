@@ -1,0 +1,50 @@
+// Line-ending canonicalisation, header value checks and the RFC 5322 date.
+#include "mail/canonical.hpp"
+
+#include <array>
+#include <cstdio>
+
+namespace referent::mail {
+
+std::string canonical_crlf(std::string_view bytes) {
+    std::string out;
+    out.reserve(bytes.size() + bytes.size() / 32);
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        char c = bytes[i];
+        if (c == '\r') {
+            out += "\r\n";
+            if (i + 1 < bytes.size() && bytes[i + 1] == '\n') ++i;
+        } else if (c == '\n') {
+            out += "\r\n";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+bool header_value_safe(std::string_view value) {
+    return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+std::string rfc5322_date(std::chrono::system_clock::time_point t) {
+    using namespace std::chrono;
+    static constexpr std::array<const char*, 7> days{"Sun", "Mon", "Tue", "Wed",
+                                                     "Thu", "Fri", "Sat"};
+    static constexpr std::array<const char*, 12> months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    const auto secs = floor<seconds>(t);
+    const auto day = floor<std::chrono::days>(secs);
+    const year_month_day ymd{day};
+    const weekday wd{day};
+    const hh_mm_ss hms{secs - day};
+    std::array<char, 64> buf{};
+    std::snprintf(buf.data(), buf.size(), "%s, %02u %s %04d %02ld:%02ld:%02ld +0000",
+                  days[wd.c_encoding()], static_cast<unsigned>(ymd.day()),
+                  months[static_cast<unsigned>(ymd.month()) - 1], static_cast<int>(ymd.year()),
+                  static_cast<long>(hms.hours().count()), static_cast<long>(hms.minutes().count()),
+                  static_cast<long>(hms.seconds().count()));
+    return buf.data();
+}
+
+}  // namespace referent::mail

@@ -1,0 +1,71 @@
+// mail/message_render.hpp — PRIVATE to src/mail/message*.cpp: what the renderers (forward,
+// rewrite, notices) share on the GMime side.
+//
+// Contract:
+//  - HeaderWriter builds the header block the gateway writes, in the order calls are made.
+//    Every value is checked for CR, LF and NUL first (vectors E1–E3): one bad value makes
+//    refusal() non-empty and the block unusable. Mailboxes go through
+//    internet_address_mailbox_new (quoted-string or RFC 2047 UTF-8 words, never raw specials,
+//    vector E3); unstructured text is RFC 2047-encoded in UTF-8 when not ASCII; all is folded.
+//  - reparse() gives a private, mutable copy of a message tree (the renderers never edit the
+//    caller's Message). walk() lists a tree in the order of Message::parts().
+//  - set_utf8_text() replaces a leaf's content by UTF-8 text, charset=utf-8, quoted-printable
+//    when the text is mostly ASCII, base64 otherwise.
+//  - render() = header block + MIME-Version + the root part as GMime writes it (CRLF), then
+//    canonical_crlf(): the bytes to hand to the relay, not dot-stuffed (canonical.hpp).
+//  - boundary() derives a multipart boundary from the new Message-ID: unique per message and
+//    deterministic, so golden files hold no random bytes.
+// Thread-safety: as Message.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mail/message_impl.hpp"
+
+namespace referent::mail {
+
+// refusal.hpp has no kind yet for "a value the renderer would write is unsafe" or "the reply is
+// empty"; until it has (asked of its owner), the renderers use this one, with the reason saying
+// which. One place to change.
+inline constexpr RefusalKind render_refusal = RefusalKind::damaged;
+
+class HeaderWriter {
+public:
+    void mailbox(std::string_view name, std::string_view display, std::string_view address);
+    void text(std::string_view name, std::string_view value);   // unstructured, UTF-8
+    void token(std::string_view name, std::string_view ascii);  // written as is
+    void msg_id(std::string_view name, std::string_view id);    // "<id>"
+    void msg_ids(std::string_view name, const std::vector<std::string>& ids);
+
+    const std::optional<Refusal>& refusal() const { return refusal_; }
+    const std::string& bytes() const { return bytes_; }
+
+private:
+    bool check(std::string_view name, std::string_view value);
+    void folded(const std::string& line, bool structured);
+
+    std::string bytes_;
+    std::optional<Refusal> refusal_;
+};
+
+struct TreeEntry {
+    GMimeObject* object = nullptr;
+    bool in_message = false;
+};
+
+GPtr<GMimeMessage> reparse(std::string_view bytes);
+std::string write_object(GMimeObject* object);  // as GMime writes it, CRLF
+std::string serialise(const Message& message);  // the whole message as parsed
+std::vector<TreeEntry> walk(GMimeMessage* message);
+
+void set_utf8_text(GMimePart* part, std::string_view utf8);
+GPtr<GMimePart> new_text_part(std::string_view subtype, std::string_view utf8);
+GPtr<GMimeMultipart> new_multipart(std::string_view subtype, std::string boundary);
+std::string boundary(std::string_view message_id, int index);
+
+std::string render(std::string_view header_block, GMimeObject* root);
+
+}  // namespace referent::mail
