@@ -36,7 +36,7 @@ gateway:
   limits: { max_connections_per_ip: 200, min_free_space: 0 }
 store: { sqlite: $1/referent.db }
 relay: { maildir: $1/outbox }
-organisation: { name: Bench, citizen_domain: mairie-exemple.fr, agent_domain: referent.mairie-exemple.fr }
+organisation: { name: Bench, citizen_domain: mairie-exemple.fr, agent_domain: referent.mairie-exemple.fr, templates: $PWD/templates }
 services:
   - { id: etat-civil, name: Etat civil, address: etat-civil@mairie-exemple.fr, case_prefix: EC, agents: [agent] }
 agents:

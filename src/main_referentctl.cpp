@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "config/check.hpp"
 #include "config/load.hpp"
 #include "mail/classify.hpp"
 #include "mail/message.hpp"
+#include "ops/check.hpp"
 
 namespace {
 
@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (rest[0] == "check-config" && rest.size() == 1)
-        return referent::config::check_config_command(path, std::cout, std::cerr);
+        return referent::ops::check_config_command(path, std::cout, std::cerr);
     if (rest[0] == "classify" && rest.size() == 1) {
         std::cerr << "referentctl: classify: no FILE given\n";
         usage(std::cerr);

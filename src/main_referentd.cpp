@@ -7,8 +7,8 @@
 #include <string>
 
 #include "app/daemon.hpp"
-#include "config/check.hpp"
-#include "config/load.hpp"
+#include "mail/message.hpp"
+#include "ops/check.hpp"
 #include "util/log.hpp"
 
 namespace {
@@ -45,6 +45,7 @@ referent::util::LogLevel level_of(referent::config::LogLevelName n) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    referent::mail::init();  // GMime, once, before any thread (guide/MIME.md)
     std::string path = default_config;
     bool check_only = false;
     for (int i = 1; i < argc; ++i) {
@@ -65,14 +66,14 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    if (check_only) return referent::config::check_config_command(path, std::cout, std::cerr);
+    if (check_only) return referent::ops::check_config_command(path, std::cout, std::cerr);
 
     referent::util::set_log_priority_prefix(std::getenv("JOURNAL_STREAM") != nullptr);
-    auto loaded = referent::config::load_file(path);
-    if (!loaded.ok()) {
-        for (const auto& d : loaded.diagnostics()) std::cerr << d.to_string() << "\n";
+    auto checked = referent::ops::load_checked(path);
+    if (!checked.config) {
+        for (const auto& p : checked.problems) std::cerr << p << "\n";
         return 2;
     }
-    referent::util::set_log_level(level_of(loaded.config().ops.log_level));
-    return referent::app::run_daemon(loaded.config());
+    referent::util::set_log_level(level_of(checked.config->ops.log_level));
+    return referent::app::run_daemon(*checked.config);
 }

@@ -24,6 +24,10 @@ std::string_view to_string(RefusalKind kind) {
             return "damaged";
         case RefusalKind::bad_from:
             return "bad_from";
+        case RefusalKind::unsafe_value:
+            return "unsafe_value";
+        case RefusalKind::empty_reply:
+            return "empty_reply";
     }
     return "unknown";
 }

@@ -46,40 +46,88 @@ bool is_atext(char c) {
            std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
 }
 
+bool is_atom(std::string_view word) {
+    for (char c : word)
+        if (!is_atext(c)) return false;
+    return !word.empty();
+}
+
+bool char_boundary(std::string_view s, std::size_t i) {
+    return i >= s.size() || (static_cast<unsigned char>(s[i]) & 0xC0) != 0x80;
+}
+
+// "B" words of at most 45 octets of UTF-8 (72 characters), cut between characters and, but
+// for the last, a multiple of 3 octets: no "=" padding inside a run of adjacent words, which
+// GMime's decoder (hence mail::parse) reads as the end of the whole run.
+void append_b_words(std::vector<std::string>& out, std::string_view run) {
+    constexpr std::size_t max_chunk = 45;
+    for (std::size_t i = 0; i < run.size();) {
+        const std::size_t left = run.size() - i;
+        std::size_t n = std::min(max_chunk, left);
+        while (n > 0 && n < left && (n % 3 != 0 || !char_boundary(run, i + n))) --n;
+        if (n == 0) {  // no aligned cut (4-octet characters): a boundary will do
+            n = std::min(max_chunk, left);
+            while (!char_boundary(run, i + n)) --n;
+        }
+        const std::string chunk(run.substr(i, n));
+        GString_ b64(g_base64_encode(reinterpret_cast<const guchar*>(chunk.data()), chunk.size()));
+        std::string word = "=?UTF-8?B?";
+        word.append(b64.get()).append("?=");
+        out.push_back(std::move(word));
+        i += n;
+    }
+}
+
+// A non-ASCII display name as a phrase: atoms stay as they are and each run of other words
+// becomes encoded words holding the spaces between them. Cutting the whole name every 45
+// octets instead would split inside a word ("…civi" "l"): RFC 2047 §6.2 decoders drop the
+// space between two encoded words, but Python's email and some clients keep it. Here a cut
+// falls between an atom and an encoded word, where every reader keeps the space; only a run
+// of non-atoms over 45 octets is still cut.
+std::vector<std::string> phrase_words(std::string_view display) {
+    std::vector<std::string> words;
+    std::string run;
+    auto flush = [&] {
+        append_b_words(words, run);
+        run.clear();
+    };
+    std::size_t i = 0;
+    while (i <= display.size()) {
+        std::size_t end = std::min(display.find(' ', i), display.size());
+        std::string_view w = display.substr(i, end - i);
+        i = end + 1;
+        if (w.empty()) continue;
+        if (is_atom(w)) {
+            flush();
+            words.emplace_back(w);
+        } else {
+            run.append(run.empty() ? "" : " ").append(w);
+        }
+    }
+    flush();
+    return words;
+}
+
 // A display name as words ready to be joined by spaces: ASCII names as atoms, or one
-// quoted-string when they hold specials (vector E3: commas, parentheses, quotes); others as
-// RFC 2047 "B" words in UTF-8, each at most 75 octets and cut between characters.
+// quoted-string when they hold specials (vector E3: commas, parentheses, quotes); others as a
+// phrase of atoms and RFC 2047 "B" words (phrase_words).
 std::vector<std::string> display_words(std::string_view display) {
     std::vector<std::string> words;
     if (display.empty()) return words;
-    if (is_ascii(display)) {
-        bool atoms = true;
-        for (char c : display) atoms = atoms && (is_atext(c) || c == ' ');
-        if (atoms && display.find("  ") == std::string_view::npos && display.front() != ' ' &&
-            display.back() != ' ') {
-            words.emplace_back(display);
-            return words;
-        }
-        std::string q = "\"";
-        for (char c : display) {
-            if (c == '"' || c == '\\') q += '\\';
-            q += c;
-        }
-        words.push_back(q + "\"");
+    if (!is_ascii(display)) return phrase_words(display);
+    bool atoms = true;
+    for (char c : display) atoms = atoms && (is_atext(c) || c == ' ');
+    if (atoms && display.find("  ") == std::string_view::npos && display.front() != ' ' &&
+        display.back() != ' ') {
+        words.emplace_back(display);
         return words;
     }
-    constexpr std::size_t max_chunk = 45;  // 45 octets → 60 base64 chars + 12 = 72
-    std::size_t i = 0;
-    while (i < display.size()) {
-        std::size_t n = std::min(max_chunk, display.size() - i);
-        while (i + n < display.size() &&
-               (static_cast<unsigned char>(display[i + n]) & 0xC0) == 0x80)
-            --n;  // do not cut a UTF-8 sequence
-        std::string chunk(display.substr(i, n));
-        GString_ b64(g_base64_encode(reinterpret_cast<const guchar*>(chunk.data()), chunk.size()));
-        words.push_back("=?UTF-8?B?" + std::string(b64.get()) + "?=");
-        i += n;
+    std::string q = "\"";
+    for (char c : display) {
+        if (c == '"' || c == '\\') q += '\\';
+        q += c;
     }
+    words.push_back(q + "\"");
     return words;
 }
 

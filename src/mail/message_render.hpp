@@ -27,10 +27,9 @@
 
 namespace referent::mail {
 
-// refusal.hpp has no kind yet for "a value the renderer would write is unsafe" or "the reply is
-// empty"; until it has (asked of its owner), the renderers use this one, with the reason saying
-// which. One place to change.
-inline constexpr RefusalKind render_refusal = RefusalKind::damaged;
+// What the renderers refuse when a value they would write into a header is unsafe: a bug or a
+// configuration slip upstream, never the citizen's message being damaged.
+inline constexpr RefusalKind render_refusal = RefusalKind::unsafe_value;
 
 class HeaderWriter {
 public:

@@ -98,9 +98,10 @@ std::optional<Refusal> edit_parts(const Message& msg, const std::vector<TreeEntr
             e.html = i;
         }
     }
-    if (!e.plain && !e.html) return Refusal{render_refusal, "the reply has no text of its own"};
+    if (!e.plain && !e.html)
+        return Refusal{RefusalKind::empty_reply, "the reply has no text of its own"};
     if (e.plain ? e.plain_empty : e.html_empty)
-        return Refusal{render_refusal,
+        return Refusal{RefusalKind::empty_reply,
                        "the reply is empty once banner, quotes and internal notes are removed"};
     return std::nullopt;
 }

@@ -23,6 +23,8 @@ enum class RefusalKind {
     no_header,         // no header block at all: not a message
     damaged,           // the parser reported lost content (GMIME_CRIT_*): never rewrite it
     bad_from,          // zero or several From headers, or a From that is not one mailbox
+    unsafe_value,      // a value to be written into a header holds CR, LF, NUL or is no address
+    empty_reply,       // an agent's reply with no text of its own once banner and quotes go
 };
 
 std::string_view to_string(RefusalKind kind);

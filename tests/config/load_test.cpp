@@ -1,5 +1,5 @@
 // tests/config/load_test.cpp — whole files: the shipped example, the minimal file and its
-// defaults, several errors in one run, unreadable files, and check_config_command.
+// defaults, several errors in one run, and unreadable files.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -8,7 +8,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "config/check.hpp"
 #include "config/load.hpp"
 #include "config_fixture.hpp"
 
@@ -164,33 +163,6 @@ TEST(ConfigFile, DiagnosticsNameTheFile) {
     const std::string file = dir.write("bad.yaml", patched("port: 2525", "port: -1"));
     EXPECT_EQ(lines(load_file(file)),
               (Lines{file + ":4:35: gateway.listen[0].port: must not be negative"}));
-}
-
-TEST(CheckConfigCommand, CleanFilePrintsOkAndReturnsZero) {
-    TempDir dir;
-    const std::string file = dir.write("good.yaml", kMinimal);
-    std::ostringstream out, err;
-    EXPECT_EQ(check_config_command(file, out, err), 0);
-    EXPECT_EQ(out.str(), file + ": ok\n");
-    EXPECT_EQ(err.str(), "");
-}
-
-TEST(CheckConfigCommand, BadFilePrintsEveryDiagnosticAndReturnsTwo) {
-    TempDir dir;
-    const std::string file =
-        dir.write("bad.yaml", patched("port: 2525", "port: x", patched("EC\n", "ec\n")));
-    std::ostringstream out, err;
-    EXPECT_EQ(check_config_command(file, out, err), 2);
-    EXPECT_EQ(out.str(), "");
-    EXPECT_EQ(err.str(), file + ":4:35: gateway.listen[0].port: must be a whole number\n" + file +
-                             ":18:18: services[0].case_prefix: must be 1 to 8 upper-case letters "
-                             "or digits, starting with a letter\n");
-}
-
-TEST(CheckConfigCommand, TheShippedExampleIsOk) {
-    std::ostringstream out, err;
-    EXPECT_EQ(check_config_command(kExample, out, err), 0) << err.str();
-    EXPECT_EQ(out.str(), kExample + ": ok\n");
 }
 
 }  // namespace

@@ -176,7 +176,8 @@ class Daemon:
             "  limits: { %(lim)s }\n"
             "store: { sqlite: %(dir)s/referent.db }\n"
             "relay: { maildir: %(dir)s/outbox }\n"
-            "organisation: { name: Test, citizen_domain: %(cd)s, agent_domain: %(ad)s }\n"
+            "organisation: { name: Test, citizen_domain: %(cd)s, agent_domain: %(ad)s,"
+            " templates: %(tpl)s }\n"
             "services:\n"
             "  - { id: etat-civil, name: État civil, address: %(svc)s, case_prefix: EC,"
             " agents: [helene] }\n"
@@ -185,7 +186,7 @@ class Daemon:
             "ops: { metrics_listen: \"\" }\n"
         ) % {"host": HOSTNAME, "listen": listen, "tls": tls, "dir": self.dir,
              "spool": self.spool, "lim": lim, "cd": CITIZEN_DOMAIN, "ad": AGENT_DOMAIN,
-             "svc": SERVICE}
+             "svc": SERVICE, "tpl": os.path.join(REPO, "templates")}
 
     def write_config(self):
         with open(self.config_path, "w", encoding="utf-8") as f:
