@@ -23,6 +23,20 @@ std::string canonical_crlf(std::string_view bytes) {
     return out;
 }
 
+std::string canonical_lf(std::string_view bytes) {
+    std::string out;
+    out.reserve(bytes.size());
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        if (bytes[i] == '\r') {
+            out += '\n';
+            if (i + 1 < bytes.size() && bytes[i + 1] == '\n') ++i;
+        } else {
+            out += bytes[i];
+        }
+    }
+    return out;
+}
+
 bool header_value_safe(std::string_view value) {
     return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }

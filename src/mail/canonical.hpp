@@ -23,6 +23,9 @@
 namespace referent::mail {
 
 std::string canonical_crlf(std::string_view bytes);
+// The same line breaks (CRLF, lone CR, lone LF) as single LFs: the form text is edited in, so
+// a line ending the editor does not split on can never hide a marker or a note.
+std::string canonical_lf(std::string_view bytes);
 
 bool header_value_safe(std::string_view value);
 

@@ -159,8 +159,12 @@ void HeaderWriter::mailbox(std::string_view name, std::string_view display,
         return;
     }
     std::vector<std::string> words = display_words(display);
-    words.push_back("<" + std::string(address) + ">");
-    std::string line = std::string(name) + ":";
+    // Appends, not "<" + std::string: GCC 12 at -O3 warns falsely on the latter (-Wrestrict).
+    std::string angle = "<";
+    angle.append(address).append(">");
+    words.push_back(std::move(angle));
+    std::string line(name);
+    line += ':';
     std::size_t column = line.size();
     for (const std::string& w : words) {
         // Fold only between words (RFC 5322 §2.2.3): never inside a quoted string, an encoded

@@ -68,7 +68,10 @@ struct Edit {
     bool plain_empty = true, html_empty = true;
 };
 
-std::string edit_plain(const std::string& text, const RewriteInput& in, Edit& e) {
+// Texts are edited with LF line breaks only: a bare CR would otherwise keep a banner marker or
+// a "#interne" note out of the strip steps, yet come out as a line break (found by fuzzing).
+std::string edit_plain(const std::string& raw, const RewriteInput& in, Edit& e) {
+    const std::string text = canonical_lf(raw);
     Stripped s = strip_text_notes(strip_text_banner(text, in.case_number));
     e.notes = s.notes;
     e.plain_empty = text_own_text_empty(s.text);
@@ -76,7 +79,8 @@ std::string edit_plain(const std::string& text, const RewriteInput& in, Edit& e)
     return anonymise(append_text_signature(s.text, sig), in, false);
 }
 
-std::string edit_html(const std::string& html, const RewriteInput& in, Edit& e) {
+std::string edit_html(const std::string& raw, const RewriteInput& in, Edit& e) {
+    const std::string html = canonical_lf(raw);
     Stripped s = strip_html_notes(strip_html_banner(html, in.case_number));
     if (e.notes.empty()) e.notes = s.notes;  // the plain alternative's notes come first
     e.html_empty = html_own_text_empty(s.text);
@@ -132,6 +136,15 @@ MailResult<RewriteOutput> rewrite(const Message& msg, const RewriteInput& in) {
         return Refusal{RefusalKind::damaged, "second reading of the reply differs from the first"};
     Edit e;
     if (auto refusal = edit_parts(msg, tree, in, e)) return *refusal;
+    // Preambles and epilogues are text no client shows the agent, so nothing there was
+    // reviewed, and a malformed delimiter can make one read back as a visible part (found by
+    // fuzzing): the citizen's copy carries none.
+    for (const TreeEntry& t : tree) {
+        if (GMimeMultipart* mp = as_multipart(t.object)) {
+            g_mime_multipart_set_prologue(mp, nullptr);
+            g_mime_multipart_set_epilogue(mp, nullptr);
+        }
+    }
     HeaderWriter h;
     reply_headers(h, msg, in);
     if (h.refusal()) return *h.refusal();

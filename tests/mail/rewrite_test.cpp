@@ -115,6 +115,42 @@ TEST(Rewrite, BannerAndNotesRemovedSignatureAdded) {
     EXPECT_EQ(out.internal_notes[0], "#interne payé ?\nvoir régie\n");
 }
 
+std::string base64(const std::string& in) {
+    static const char* abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    for (std::size_t i = 0; i < in.size(); i += 3) {
+        unsigned n = static_cast<unsigned char>(in[i]) << 16;
+        if (i + 1 < in.size())
+            n |= static_cast<unsigned>(static_cast<unsigned char>(in[i + 1])) << 8;
+        if (i + 2 < in.size()) n |= static_cast<unsigned char>(in[i + 2]);
+        out += abc[(n >> 18) & 63];
+        out += abc[(n >> 12) & 63];
+        out += i + 1 < in.size() ? abc[(n >> 6) & 63] : '=';
+        out += i + 2 < in.size() ? abc[n & 63] : '=';
+    }
+    return out;
+}
+
+// Found by fuzzing: a text whose lines end in a bare CR (base64 hides it from the transport)
+// kept its banner and its internal note out of the strip steps, which split at LF only.
+TEST(Rewrite, BareCrLineEndingsHideNeitherBannerNorNotes) {
+    std::string body =
+        "Votre duplicata est pr\xc3\xaat.\r\r#interne pay\xc3\xa9 ?\rvoir r\xc3\xa9gie\r\r"
+        "> -- Referent EC-2026-000042 --\r> Dossier\r> -- /Referent EC-2026-000042 --\r> "
+        "Bonjour\r";
+    std::string raw = crlf(
+        "From: Marie Lambert <marie.lambert@agents.mairie.example.gov>\n"
+        "Subject: RE: [EC-2026-000042] Livret\n"
+        "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n");
+    raw += base64(body) + "\r\n";
+    RewriteOutput out = rewrite_ok(raw, input("fr"));
+    std::string text = reparsed(out.bytes).body_text()->text;
+    EXPECT_EQ(text.find("Referent EC-"), std::string::npos);
+    EXPECT_EQ(text.find("#interne"), std::string::npos);
+    EXPECT_EQ(text.find("gie"), std::string::npos);
+    ASSERT_EQ(out.internal_notes.size(), 1u);
+}
+
 TEST(Rewrite, AnonymousNamesNobody) {
     RewriteOutput out = rewrite_ok(plain_reply, input("fr", true));
     EXPECT_EQ(out.bytes.find("Lambert"), std::string::npos);
