@@ -119,10 +119,10 @@ std::string base64(const std::string& in) {
     static const char* abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     std::string out;
     for (std::size_t i = 0; i < in.size(); i += 3) {
-        unsigned n = static_cast<unsigned char>(in[i]) << 16;
-        if (i + 1 < in.size())
-            n |= static_cast<unsigned>(static_cast<unsigned char>(in[i + 1])) << 8;
-        if (i + 2 < in.size()) n |= static_cast<unsigned char>(in[i + 2]);
+        auto octet = [&in](std::size_t k) {
+            return k < in.size() ? static_cast<unsigned>(static_cast<unsigned char>(in[k])) : 0u;
+        };
+        const unsigned n = (octet(i) << 16) | (octet(i + 1) << 8) | octet(i + 2);
         out += abc[(n >> 18) & 63];
         out += abc[(n >> 12) & 63];
         out += i + 1 < in.size() ? abc[(n >> 6) & 63] : '=';
