@@ -14,16 +14,6 @@ namespace referent::mail {
 
 namespace {
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wold-style-cast"
-GMimeObject* obj(GMimePart* p) {
-    return GMIME_OBJECT(p);
-}
-GMimeObject* obj(GMimeMultipart* p) {
-    return GMIME_OBJECT(p);
-}
-#pragma GCC diagnostic pop
-
 // Headers of the citizen's message the agent's client must not act on, or that we write.
 bool dropped(std::string_view name) {
     static constexpr std::array<std::string_view, 24> exact{"received",

@@ -76,6 +76,12 @@ inline GMimeStreamFilter* as_stream_filter(GMimeStream* s) {
 inline GMimeStreamMem* as_stream_mem(GMimeStream* s) {
     return GMIME_STREAM_MEM(s);
 }
+inline GMimeObject* obj(GMimePart* p) {
+    return GMIME_OBJECT(p);
+}
+inline GMimeObject* obj(GMimeMultipart* p) {
+    return GMIME_OBJECT(p);
+}
 #pragma GCC diagnostic pop
 
 struct Message::Impl {

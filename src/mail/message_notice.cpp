@@ -17,18 +17,6 @@ namespace referent::mail {
 
 namespace {
 
-// The same casts message_forward.cpp keeps private; message_impl.hpp has no GMimePart or
-// GMimeMultipart → GMimeObject overload yet.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wold-style-cast"
-GMimeObject* obj(GMimePart* p) {
-    return GMIME_OBJECT(p);
-}
-GMimeObject* obj(GMimeMultipart* p) {
-    return GMIME_OBJECT(p);
-}
-#pragma GCC diagnostic pop
-
 // "[<case>] <subject>" with exactly one tag: a value in the template subject (the citizen's
 // own subject, "Re: [EC-…] suite") may already hold it. subject_tag.cpp's remove_tags() is
 // private, hence this small copy of its rule: every copy out, spaces collapsed.
