@@ -102,8 +102,7 @@ PartInfo describe(GMimeObject* object) {
     PartInfo info;
     GMimeContentType* ct = g_mime_object_get_content_type(object);
     if (ct) {
-        info.content_type = lower_or_empty(g_mime_content_type_get_media_type(ct)) + "/" +
-                            lower_or_empty(g_mime_content_type_get_media_subtype(ct));
+        info.content_type = media_type(object);
         GMimeParamList* params = g_mime_content_type_get_parameters(ct);
         int n = params ? g_mime_param_list_length(params) : 0;
         for (int i = 0; i < n; ++i) {
@@ -167,6 +166,13 @@ std::optional<Refusal> flatten(Message::Impl& impl, const ParseLimits& limits) {
 }
 
 }  // namespace
+
+std::string media_type(GMimeObject* object) {
+    GMimeContentType* ct = g_mime_object_get_content_type(object);
+    if (!ct) return {};
+    return lower_or_empty(g_mime_content_type_get_media_type(ct)) + "/" +
+           lower_or_empty(g_mime_content_type_get_media_subtype(ct));
+}
 
 MailResult<Message> parse(std::string_view bytes, const ParseLimits& limits) {
     init();

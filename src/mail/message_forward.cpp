@@ -205,7 +205,7 @@ MailResult<std::string> forward(const Message& msg, std::string_view raw, const 
         return forward_wrapped(raw, in, refusal->reason, msg.subject());
     GPtr<GMimeMessage> clone = reparse(raw);
     std::vector<TreeEntry> tree = clone ? walk(clone.get()) : std::vector<TreeEntry>{};
-    if (!clone || tree.size() != msg.parts().size())
+    if (!clone || !same_shape(msg, tree))
         return forward_wrapped(raw, in, "second reading differs from the first", msg.subject());
     HeaderWriter h;
     forward_headers(h, in, msg.subject());

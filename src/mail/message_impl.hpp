@@ -84,6 +84,9 @@ inline GMimeObject* obj(GMimeMultipart* p) {
 }
 #pragma GCC diagnostic pop
 
+// "type/subtype" of a part, lower-case, as PartInfo::content_type; "" without a Content-Type.
+std::string media_type(GMimeObject* object);
+
 struct Message::Impl {
     // Declared first so it is destroyed last: GMime's header lists keep a pointer to the
     // parser options they were parsed with and use it to decode values lazily.

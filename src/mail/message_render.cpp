@@ -236,21 +236,37 @@ std::string serialise(const Message& message) {
 std::vector<TreeEntry> walk(GMimeMessage* message) {
     std::vector<TreeEntry> out;
     std::vector<TreeEntry> stack;
-    if (GMimeObject* root = g_mime_message_get_mime_part(message)) stack.push_back({root, false});
+    if (GMimeObject* root = g_mime_message_get_mime_part(message))
+        stack.push_back({root, PartInfo::npos, false});
     while (!stack.empty()) {
         TreeEntry e = stack.back();
         stack.pop_back();
+        const std::size_t index = out.size();
         out.push_back(e);
         if (GMimeMultipart* mp = as_multipart(e.object)) {
             for (int i = g_mime_multipart_get_count(mp) - 1; i >= 0; --i)
-                stack.push_back({g_mime_multipart_get_part(mp, i), e.in_message});
+                stack.push_back({g_mime_multipart_get_part(mp, i), index, e.in_message});
         } else if (GMimeMessagePart* mpart = as_message_part(e.object)) {
             GMimeMessage* inner = g_mime_message_part_get_message(mpart);
             GMimeObject* body = inner ? g_mime_message_get_mime_part(inner) : nullptr;
-            if (body) stack.push_back({body, true});
+            if (body) stack.push_back({body, index, true});
         }
     }
     return out;
+}
+
+bool same_shape(const Message& message, const std::vector<TreeEntry>& tree) {
+    const std::vector<PartInfo>& parts = message.parts();
+    if (tree.size() != parts.size()) return false;
+    for (std::size_t i = 0; i < tree.size(); ++i) {
+        const PartInfo& p = parts[i];
+        const TreeEntry& t = tree[i];
+        const bool container = is_multipart(t.object) || is_message_part(t.object);
+        if (t.parent != p.parent || t.in_message != p.in_attached_message ||
+            container != p.container || media_type(t.object) != p.content_type)
+            return false;
+    }
+    return true;
 }
 
 void set_utf8_text(GMimePart* part, std::string_view utf8) {

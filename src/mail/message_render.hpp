@@ -52,6 +52,7 @@ private:
 
 struct TreeEntry {
     GMimeObject* object = nullptr;
+    std::size_t parent = PartInfo::npos;
     bool in_message = false;
 };
 
@@ -59,6 +60,10 @@ GPtr<GMimeMessage> reparse(std::string_view bytes);
 std::string write_object(GMimeObject* object);  // as GMime writes it, CRLF
 std::string serialise(const Message& message);  // the whole message as parsed
 std::vector<TreeEntry> walk(GMimeMessage* message);
+// The copy has the tree the Message describes, part for part (same parents and types): only
+// then may the renderers edit tree[i] on what parts()[i] says. A copy read from serialise()
+// of a damaged message can come out with the same count and another shape (found by fuzzing).
+bool same_shape(const Message& message, const std::vector<TreeEntry>& tree);
 
 void set_utf8_text(GMimePart* part, std::string_view utf8);
 GPtr<GMimePart> new_text_part(std::string_view subtype, std::string_view utf8);

@@ -132,7 +132,7 @@ MailResult<RewriteOutput> rewrite(const Message& msg, const RewriteInput& in) {
     if (auto refusal = msg.refuse_rewrite()) return *refusal;
     GPtr<GMimeMessage> clone = reparse(serialise(msg));
     std::vector<TreeEntry> tree = clone ? walk(clone.get()) : std::vector<TreeEntry>{};
-    if (!clone || tree.size() != msg.parts().size())
+    if (!clone || !same_shape(msg, tree))
         return Refusal{RefusalKind::damaged, "second reading of the reply differs from the first"};
     Edit e;
     if (auto refusal = edit_parts(msg, tree, in, e)) return *refusal;

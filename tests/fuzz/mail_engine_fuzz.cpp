@@ -8,6 +8,7 @@
 // Fixed inputs throughout; the templates are the repository's, loaded once.
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -174,12 +175,22 @@ void check_no_banner(const Message& m) {
     }
 }
 
+// REFERENT_FUZZ_DUMP=1 prints every intermediate message to stderr (for reading a finding).
+void dump(std::string_view what, std::string_view bytes) {
+    static const bool on = std::getenv("REFERENT_FUZZ_DUMP") != nullptr;
+    if (!on) return;
+    std::fprintf(stderr, "===== %.*s\n", static_cast<int>(what.size()), what.data());
+    std::fwrite(bytes.data(), 1, bytes.size(), stderr);
+    std::fputc('\n', stderr);
+}
+
 void rewrite_and_check(const Message& reply, bool english, bool anonymous) {
     MailResult<RewriteOutput> r = rewrite(reply, rewrite_input(english, anonymous));
     if (!r) {
         check(!r.refusal().reason.empty());
         return;
     }
+    dump("rewrite", r->bytes);
     Message out = check_written(r->bytes);
     check_no_banner(out);
 }
@@ -215,6 +226,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!fwd) {
         check(!fwd.refusal().reason.empty());
     } else {
+        dump("forward", fwd.value());
         Message forwarded = check_written(fwd.value());
         rewrite_and_check(forwarded, english, anonymous);
     }

@@ -151,6 +151,19 @@ TEST(Rewrite, BareCrLineEndingsHideNeitherBannerNorNotes) {
     ASSERT_EQ(out.internal_notes.size(), 1u);
 }
 
+// Found by fuzzing: NULs in a header and an unterminated multipart make the private copy of
+// this reply read back with as many parts as the original but in another shape; editing the
+// copy by the original's indices left the quoted banner in the text the citizen would read.
+// The rewrite now refuses such a reply instead of guessing which part is which.
+TEST(Rewrite, RefusesAReplyWhoseCopyReadsBackInAnotherShape) {
+    const std::string raw = test::read_file(
+        REFERENT_SOURCE_DIR
+        "/tests/fuzz/corpus/mail_engine/regression-reply-reads-back-in-another-shape");
+    MailResult<RewriteOutput> r = rewrite(reparsed(raw), input("fr"));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.refusal().kind, RefusalKind::damaged);
+}
+
 TEST(Rewrite, AnonymousNamesNobody) {
     RewriteOutput out = rewrite_ok(plain_reply, input("fr", true));
     EXPECT_EQ(out.bytes.find("Lambert"), std::string::npos);
