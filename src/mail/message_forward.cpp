@@ -213,6 +213,7 @@ MailResult<std::string> forward(const Message& msg, std::string_view raw, const 
         h.token("X-Original-Date", *date);
     if (h.refusal()) return *h.refusal();
     const Banner b = banner(in);
+    renew_boundaries(tree, new_message_id(in));
     GMimeObject* root = g_mime_message_get_mime_part(clone.get());
     GPtr<GMimeMultipart> wrapper;
     if (!add_banners(msg, tree, b)) {
@@ -222,7 +223,10 @@ MailResult<std::string> forward(const Message& msg, std::string_view raw, const 
         g_mime_multipart_add(wrapper.get(), root);
         root = obj(wrapper.get());
     }
-    return render(h.bytes() + kept_headers(clone.get()), root);
+    std::string bytes = render(h.bytes() + kept_headers(clone.get()), root);
+    if (!reads_back_as(bytes, root))
+        return forward_wrapped(raw, in, "the forward does not read back as built", msg.subject());
+    return bytes;
 }
 
 MailResult<std::string> forward_wrapped(std::string_view raw, const ForwardInput& in,

@@ -233,11 +233,10 @@ std::string serialise(const Message& message) {
 
 // Pre-order with an explicit stack, exactly as message.cpp's flatten(), so indices match
 // Message::parts().
-std::vector<TreeEntry> walk(GMimeMessage* message) {
+std::vector<TreeEntry> walk_object(GMimeObject* root) {
     std::vector<TreeEntry> out;
     std::vector<TreeEntry> stack;
-    if (GMimeObject* root = g_mime_message_get_mime_part(message))
-        stack.push_back({root, PartInfo::npos, false});
+    if (root) stack.push_back({root, PartInfo::npos, false});
     while (!stack.empty()) {
         TreeEntry e = stack.back();
         stack.pop_back();
@@ -253,6 +252,29 @@ std::vector<TreeEntry> walk(GMimeMessage* message) {
         }
     }
     return out;
+}
+
+std::vector<TreeEntry> walk(GMimeMessage* message) {
+    return walk_object(g_mime_message_get_mime_part(message));
+}
+
+void renew_boundaries(const std::vector<TreeEntry>& tree, std::string_view seed) {
+    int n = 10;  // 0 and 1 are the forward's own wrappers
+    for (const TreeEntry& t : tree)
+        if (GMimeMultipart* mp = as_multipart(t.object); mp && !t.in_message)
+            g_mime_multipart_set_boundary(mp, boundary(seed, n++).c_str());
+}
+
+bool reads_back_as(std::string_view bytes, GMimeObject* root) {
+    GPtr<GMimeMessage> again = reparse(bytes);
+    if (!again) return false;
+    const std::vector<TreeEntry> want = walk_object(root), got = walk(again.get());
+    if (want.size() != got.size()) return false;
+    for (std::size_t i = 0; i < want.size(); ++i)
+        if (want[i].parent != got[i].parent ||
+            media_type(want[i].object) != media_type(got[i].object))
+            return false;
+    return true;
 }
 
 bool same_shape(const Message& message, const std::vector<TreeEntry>& tree) {

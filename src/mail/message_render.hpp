@@ -60,6 +60,16 @@ GPtr<GMimeMessage> reparse(std::string_view bytes);
 std::string write_object(GMimeObject* object);  // as GMime writes it, CRLF
 std::string serialise(const Message& message);  // the whole message as parsed
 std::vector<TreeEntry> walk(GMimeMessage* message);
+std::vector<TreeEntry> walk_object(GMimeObject* root);
+// Gives every multipart of an edited copy (outside attached messages) a boundary of its own,
+// "=_referent_<hash of seed>_<n>". Edited texts are re-encoded as quoted-printable or base64,
+// and neither can hold "=_", so no line of an edited text can read as a delimiter (found by
+// fuzzing: a bare CR that became a line break turned an old delimiter in the text into a real
+// one, and the part after it escaped the edit).
+void renew_boundaries(const std::vector<TreeEntry>& tree, std::string_view seed);
+// The rendered bytes read back as the tree under `root` (parents and types): the last check
+// before rendered bytes leave the mail engine.
+bool reads_back_as(std::string_view bytes, GMimeObject* root);
 // The copy has the tree the Message describes, part for part (same parents and types): only
 // then may the renderers edit tree[i] on what parts()[i] says. A copy read from serialise()
 // of a damaged message can come out with the same count and another shape (found by fuzzing).

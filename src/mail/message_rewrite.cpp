@@ -148,8 +148,12 @@ MailResult<RewriteOutput> rewrite(const Message& msg, const RewriteInput& in) {
     HeaderWriter h;
     reply_headers(h, msg, in);
     if (h.refusal()) return *h.refusal();
-    return RewriteOutput{render(h.bytes(), g_mime_message_get_mime_part(clone.get())),
-                         std::move(e.notes)};
+    renew_boundaries(tree, in.message_id);
+    GMimeObject* root = g_mime_message_get_mime_part(clone.get());
+    std::string bytes = render(h.bytes(), root);
+    if (!reads_back_as(bytes, root))
+        return Refusal{RefusalKind::damaged, "the rewritten reply does not read back as built"};
+    return RewriteOutput{std::move(bytes), std::move(e.notes)};
 }
 
 }  // namespace referent::mail
