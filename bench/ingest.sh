@@ -33,6 +33,7 @@ gateway:
   hostname: bench.mairie-exemple.fr
   listen: [{ address: 127.0.0.1, port: 0, protocol: smtp, role: public }]
   spool: $1/spool
+  secret_files: [$1/secret.key]
   limits: { max_connections_per_ip: 200, min_free_space: 0 }
 store: { sqlite: $1/referent.db }
 relay: { maildir: $1/outbox }
@@ -42,6 +43,7 @@ services:
 agents:
   - { id: agent, name: Agent, email: agent@agents.mairie-exemple.fr }
 YAML
+  "$(dirname "$bin")/referentctl" keygen "$1/secret.key" >/dev/null
 }
 
 load() {  # load PORT → elapsed seconds

@@ -1,9 +1,12 @@
 // referentctl — operations command line for Référent.
 //
 // Usage: referentctl [-c FILE] COMMAND [ARGS]
-// Commands: check-config, classify. Exit codes: 0 ok, 1 environment, 2 configuration or usage.
+// Commands: check-config, classify, token, keygen. Exit codes: 0 ok, 1 environment,
+// 2 configuration or usage.
 #include <array>
 #include <cerrno>
+#include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -11,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "cases/token.hpp"
 #include "config/load.hpp"
 #include "mail/classify.hpp"
 #include "mail/message.hpp"
@@ -36,7 +40,15 @@ void usage(std::ostream& out) {
            "                      file's Return-Path stands for the envelope sender; --report\n"
            "                      adds the fields read from each bounce; exit 0, 1 if a file\n"
            "                      cannot be read (the others are still classified), 2 on a\n"
-           "                      configuration error\n";
+           "                      configuration error\n"
+           "  token --purpose citizen|agent|bounce --case N --party N\n"
+           "                      print a reply token signed with the first of\n"
+           "                      gateway.secret_files (party: the citizen id, the agent id\n"
+           "                      or the outbound delivery id); exit 2 if a key file or an\n"
+           "                      argument is wrong\n"
+           "  keygen FILE         write a new random secret to FILE (mode 0600) for\n"
+           "                      gateway.secret_files; never overwrites an existing file;\n"
+           "                      exit 1 on failure\n";
 }
 
 namespace mail = referent::mail;
@@ -121,6 +133,72 @@ int classify_command(const std::string& config_path, std::vector<std::string> ar
     return rc;
 }
 
+std::optional<std::uint32_t> parse_u32(const std::string& s) {
+    std::uint32_t v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+    return v;
+}
+
+std::optional<referent::cases::TokenPurpose> parse_purpose(const std::string& s) {
+    using referent::cases::TokenPurpose;
+    if (s == "citizen") return TokenPurpose::citizen_reply;
+    if (s == "agent") return TokenPurpose::agent_reply;
+    if (s == "bounce") return TokenPurpose::bounce;
+    return std::nullopt;
+}
+
+// "--purpose P --case N --party N", each once, in any order.
+std::optional<referent::cases::TokenClaims> token_claims(const std::vector<std::string>& args) {
+    std::optional<referent::cases::TokenPurpose> purpose;
+    std::optional<std::uint32_t> case_id, party;
+    if (args.size() != 6) return std::nullopt;
+    for (std::size_t i = 0; i < args.size(); i += 2) {
+        const std::string& key = args[i];
+        const std::string& value = args[i + 1];
+        if (key == "--purpose" && !purpose)
+            purpose = parse_purpose(value);
+        else if (key == "--case" && !case_id)
+            case_id = parse_u32(value);
+        else if (key == "--party" && !party)
+            party = parse_u32(value);
+        else
+            return std::nullopt;
+    }
+    if (!purpose || !case_id || !party) return std::nullopt;
+    return referent::cases::TokenClaims{*purpose, *case_id, *party};
+}
+
+int token_command(const std::string& config_path, const std::vector<std::string>& args) {
+    std::optional<referent::cases::TokenClaims> claims = token_claims(args);
+    if (!claims) {
+        std::cerr << "referentctl: token: want --purpose citizen|agent|bounce --case N "
+                     "--party N (N from 0 to 4294967295)\n";
+        return 2;
+    }
+    const referent::config::LoadResult loaded = referent::config::load_file(config_path);
+    if (!loaded.ok()) {
+        for (const auto& d : loaded.diagnostics()) std::cerr << d.to_string() << "\n";
+        return 2;
+    }
+    auto keys = referent::cases::TokenKeys::load(loaded.config().gateway.secret_files);
+    if (!keys) {
+        std::cerr << "referentctl: " << keys.error().message << "\n";
+        return 2;
+    }
+    std::cout << keys->mint(*claims) << "\n";
+    return 0;
+}
+
+int keygen_command(const std::string& file) {
+    referent::util::Status st = referent::cases::write_new_secret(file);
+    if (!st) {
+        std::cerr << "referentctl: keygen: " << st.error().message << "\n";
+        return 1;
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -153,6 +231,14 @@ int main(int argc, char** argv) {
     if (rest[0] == "classify") {
         referent::mail::init();
         return classify_command(path, std::vector<std::string>(rest.begin() + 1, rest.end()));
+    }
+    if (rest[0] == "token")
+        return token_command(path, std::vector<std::string>(rest.begin() + 1, rest.end()));
+    if (rest[0] == "keygen" && rest.size() == 2) return keygen_command(rest[1]);
+    if (rest[0] == "keygen") {
+        std::cerr << "referentctl: keygen: want exactly one FILE\n";
+        usage(std::cerr);
+        return 2;
     }
     std::cerr << "referentctl: unknown command: " << rest[0] << "\n";
     usage(std::cerr);

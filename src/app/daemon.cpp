@@ -8,11 +8,14 @@
 #include <vector>
 
 #include "app/spool_sink.hpp"
+#include "cases/open_store.hpp"
+#include "cases/token.hpp"
 #include "server/listener.hpp"
 #include "server/recipient_policy.hpp"
 #include "server/tls.hpp"
 #include "spool/spool.hpp"
 #include "spool/spool_writer.hpp"
+#include "util/cat.hpp"
 #include "util/clock.hpp"
 #include "util/log.hpp"
 #include "util/random.hpp"
@@ -27,8 +30,23 @@ const char* role_name(config::Role r) {
     return r == config::Role::public_ ? "public" : "internal";
 }
 
+// Citizens' replies and bounces come in through the public listener, agents' replies through
+// the internal one: a token is valid only on the listener its purpose belongs to.
+bool purpose_belongs(cases::TokenPurpose purpose, config::Role role) {
+    if (role == config::Role::internal) return purpose == cases::TokenPurpose::agent_reply;
+    return purpose == cases::TokenPurpose::citizen_reply || purpose == cases::TokenPurpose::bounce;
+}
+
+server::TokenCheck token_check(std::shared_ptr<const cases::TokenKeys> keys) {
+    return [keys = std::move(keys)](std::string_view token, config::Role role) {
+        std::optional<cases::TokenClaims> claims = keys->verify(token);
+        return claims && purpose_belongs(claims->purpose, role);
+    };
+}
+
 server::ConnectionSettings settings_for(const config::Config& c, const config::Listen& l,
-                                        const SpoolSink& sink, server::asio::ssl::context* tls) {
+                                        const SpoolSink& sink, server::asio::ssl::context* tls,
+                                        const server::TokenCheck& check_token) {
     const config::Limits& lim = c.gateway.limits;
     server::ConnectionSettings s;
     s.role = role_name(l.role);
@@ -44,7 +62,7 @@ server::ConnectionSettings settings_for(const config::Config& c, const config::L
     o.max_nonmail_commands = lim.max_nonmail_commands;
     o.max_command_length = lim.max_command_length;
     o.tls_available = tls != nullptr;
-    auto policy = std::make_shared<server::RecipientPolicy>(c, l.role);
+    auto policy = std::make_shared<server::RecipientPolicy>(c, l.role, check_token);
     o.check_recipient = [policy](const smtp::Address& a) { return policy->check(a); };
     o.has_space = [&sink](std::uint64_t declared) { return sink.has_space(declared); };
     return s;
@@ -149,9 +167,9 @@ struct Listeners {
 
 util::Status bind_listeners(const config::Config& config, io_context& io, SpoolSink& sink,
                             server::ConnectionRegistry& registry, server::asio::ssl::context* tls,
-                            Listeners& out) {
+                            const server::TokenCheck& check_token, Listeners& out) {
     for (const auto& l : config.gateway.listen) {
-        out.settings.push_back(settings_for(config, l, sink, tls));
+        out.settings.push_back(settings_for(config, l, sink, tls, check_token));
         auto listener =
             server::Listener::bind(io, l.address, l.port, out.settings.back(), sink, registry);
         if (!listener) return listener.error();
@@ -172,6 +190,12 @@ int environment_failure(const util::Error& e) {
     return 1;
 }
 
+// What the operator must fix before a restart can help (systemd does not restart on 2).
+int configuration_failure(const util::Error& e) {
+    util::log_error("referentd", e.message);
+    return 2;
+}
+
 }  // namespace
 
 int run_daemon(const config::Config& config) {
@@ -182,8 +206,20 @@ int run_daemon(const config::Config& config) {
 
     auto tls = load_tls(gw);
     if (!tls) return environment_failure(tls.error());
+    auto keys = cases::TokenKeys::load(gw.secret_files);
+    if (!keys) return configuration_failure(keys.error());
+    server::TokenCheck check_token =
+        token_check(std::make_shared<const cases::TokenKeys>(std::move(*keys)));
     auto spool = open_spool(gw, clock, random);
     if (!spool) return environment_failure(spool.error());
+    // The case store opens (and migrates) at start, so a wrong path, an unreachable PostgreSQL
+    // or a schema newer than this binary stops the daemon before it accepts any mail.
+    auto store = cases::open_case_store(std::make_shared<const config::Config>(config), clock);
+    if (!store) return environment_failure(store.error());
+    util::log_info("referentd",
+                   config.store.postgresql
+                       ? std::string("store: postgresql")
+                       : util::cat("store: sqlite ", config.store.sqlite.value_or("")));
 
     spool::SpoolWriter writer(*spool, {});
     SpoolSink sink(*spool, writer, clock, gw.hostname, gw.limits.min_free_space);
@@ -191,7 +227,8 @@ int run_daemon(const config::Config& config) {
     server::ConnectionRegistry registry(gw.limits.max_connections,
                                         gw.limits.max_connections_per_ip);
     Listeners listeners;
-    if (auto st = bind_listeners(config, io, sink, registry, tls->get(), listeners); !st)
+    if (auto st = bind_listeners(config, io, sink, registry, tls->get(), check_token, listeners);
+        !st)
         return environment_failure(st.error());
 
     Stopper stopper(io, listeners.all, registry, gw.limits.shutdown_grace);

@@ -49,6 +49,7 @@ struct Limits {
     std::uint32_t max_command_length = 512;      // octets incl. CRLF (RFC 5321 §4.5.3.1.4)
     std::uint64_t min_free_space = 64ull << 20;  // below this on the spool's disk: 452 at MAIL
     Seconds shutdown_grace{30};  // on SIGTERM, transactions in flight get this long to finish
+    std::uint32_t max_thread_keys = 50;  // References ids and subject tags looked up per message
 };
 
 struct Gateway {

@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "cases/token.hpp"
 #include "config/load.hpp"
 #include "mail/template.hpp"
 
@@ -27,6 +28,11 @@ Checked load_checked(const std::string& path) {
     auto templates = mail::TemplateSet::load(loaded.config().organisation);
     if (!templates) {
         split_lines(templates.error().message, checked.problems);
+        return checked;
+    }
+    // The reply-token keys: a missing, short or world-readable key file is the operator's to fix.
+    if (auto keys = cases::TokenKeys::load(loaded.config().gateway.secret_files); !keys) {
+        checked.problems.push_back(keys.error().message);
         return checked;
     }
     checked.config = std::move(loaded.config());

@@ -1,7 +1,8 @@
 // ops/check.hpp — load the configuration and everything it names that can be checked before
 // the gateway runs: the YAML file itself, then the templates of organisation.language, loaded
 // and rendered once with sample contexts (a missing file or an unknown variable is a
-// configuration error, found at start rather than at the first citizen's message).
+// configuration error, found at start rather than at the first citizen's message), then the
+// reply-token key files of gateway.secret_files (present, long enough, mode 0600).
 //
 // Contract: load_checked() returns the Config, or every problem as one line each
 // ("FILE:LINE:COL: path: reason" for the YAML, the template loader's own lines otherwise).

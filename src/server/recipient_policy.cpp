@@ -1,5 +1,9 @@
 #include "server/recipient_policy.hpp"
 
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
+
 namespace referent::server {
 
 namespace {
@@ -24,11 +28,21 @@ bool token_form(std::string_view token) {
     return true;
 }
 
-RecipientPolicy::RecipientPolicy(const config::Config& config, config::Role role)
+RecipientPolicy::RecipientPolicy(const config::Config& config, config::Role role,
+                                 TokenCheck check_token)
     : role_(role),
       citizen_domain_(config.organisation.citizen_domain),
-      agent_domain_(config.organisation.agent_domain) {
+      agent_domain_(config.organisation.agent_domain),
+      check_token_(std::move(check_token)) {
+    if (!check_token_) {
+        std::fprintf(stderr, "fatal: RecipientPolicy without a token check\n");
+        std::abort();
+    }
     for (const auto& s : config.services) service_locals_.emplace_back(local_of(s.address));
+}
+
+bool RecipientPolicy::token_ok(std::string_view token) const {
+    return token_form(token) && check_token_(token, role_);
 }
 
 std::optional<smtp::Reply> RecipientPolicy::check(const smtp::Address& rcpt) const {
@@ -41,13 +55,14 @@ std::optional<smtp::Reply> RecipientPolicy::check(const smtp::Address& rcpt) con
 
     if (role_ == config::Role::public_) {
         if (!smtp::iequals(rcpt.domain, citizen_domain_)) return unavailable();
-        if (plus != std::string::npos && !token_form(token)) return unavailable();
-        for (const auto& s : service_locals_)
-            if (smtp::iequals(base, s)) return std::nullopt;
-        return unavailable();
+        bool service = false;
+        for (const auto& s : service_locals_) service = service || smtp::iequals(base, s);
+        if (!service) return unavailable();
+        if (plus != std::string::npos && !token_ok(token)) return unavailable();
+        return std::nullopt;
     }
     if (!smtp::iequals(rcpt.domain, agent_domain_)) return unavailable();
-    if (base.empty() || plus == std::string::npos || !token_form(token)) return unavailable();
+    if (base.empty() || plus == std::string::npos || !token_ok(token)) return unavailable();
     return std::nullopt;
 }
 

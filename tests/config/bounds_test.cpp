@@ -87,6 +87,8 @@ std::vector<Bound> all_bounds() {
               "must be between 512 and 65536"),
         range(kLimits, "min_free_space", "", "0", "1TiB", "1025GiB", "must be between 0B and 1TiB"),
         range(kLimits, "shutdown_grace", "", "0s", "60m", "61m", "must be between 0s and 1h"),
+        range(kLimits, "max_thread_keys", "0", "1", "1000", "1001",
+              "must be between 1 and 1000"),
         range(kRelay, "workers", "0", "1", "256", "257", "must be between 1 and 256"),
         range(kRelay, "max_queue_lifetime", "59s", "1m", "365d", "366d",
               "must be between 1m and 365d"),

@@ -1,12 +1,13 @@
 """Integration harness: starts a real referentd on free ports and talks to it over sockets.
 
-Contract: `Daemon` owns a temporary directory (config, spool, TLS files, log) and at most one
-referentd process. It writes a config from keyword arguments, starts the binary, waits for
-"ready" (10 s), and learns the listeners' ports from the "listening on" log lines, so every
-test uses port 0 and 127.0.0.1 only. `stop()` sends SIGTERM and returns the exit code,
-`kill9()` simulates a crash, `restart()` starts again on the same spool. Processes are killed
-and directories removed on close(), at interpreter exit, and (through setpriv's parent-death
-signal) when the test process itself dies.
+Contract: `Daemon` owns a temporary directory (config, spool, TLS files, the reply-token key
+secret.key with mode 0600, log) and at most one referentd process. It writes a config from
+keyword arguments, starts the binary, waits for "ready" (10 s), and learns the listeners'
+ports from the "listening on" log lines, so every test uses port 0 and 127.0.0.1 only.
+`stop()` sends SIGTERM and returns the exit code, `kill9()` simulates a crash, `restart()`
+starts again on the same spool. `token()` mints a reply token with that key through
+`referentctl token`. Processes are killed and directories removed on close(), at interpreter
+exit, and (through setpriv's parent-death signal) when the test process itself dies.
 
 `Client` is a raw SMTP/LMTP socket client: it sends bytes exactly as given (smtplib would
 rewrite line endings) and reads whole multi-line replies with a timeout.
@@ -21,6 +22,7 @@ for a loaded two-core machine.
 """
 
 import atexit
+import base64
 import os
 import re
 import select
@@ -110,6 +112,24 @@ def client_tls_context():
     return ctx
 
 
+def write_secret(path):
+    """A fresh secret as `referentctl keygen` writes it: 64 random octets in hex, mode 0600
+    (referentd refuses a key file that group or others can read)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(os.urandom(64).hex() + "\n")
+
+
+TOKEN_RX = re.compile(r"^[a-z2-7]{32}$")
+
+
+def flip_bit(token, bit):
+    """`token` with one bit of its 20 decoded octets flipped, re-encoded in lower case."""
+    raw = bytearray(base64.b32decode(token.upper()))
+    raw[bit // 8] ^= 0x80 >> (bit % 8)
+    return base64.b32encode(bytes(raw)).decode("ascii").lower()
+
+
 def _yaml_scalar(v):
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -135,6 +155,9 @@ class Daemon:
         self.dir = tempfile.mkdtemp(prefix="referent-%s-" % name)
         self.spool = os.path.join(self.dir, "spool")
         self.config_path = os.path.join(self.dir, "referent.yaml")
+        self.secret_path = os.path.join(self.dir, "secret.key")
+        write_secret(self.secret_path)
+        self._tokens = {}
         self.log_path = os.path.join(self.dir, "referentd.log")
         self.limits = dict(DEFAULT_LIMITS)
         self.limits.update(limits or {})
@@ -171,7 +194,7 @@ class Daemon:
             "  hostname: %(host)s\n"
             "  listen:\n%(listen)s\n"
             "%(tls)s"
-            "  secret_files: [%(dir)s/secret.key]\n"
+            "  secret_files: [%(secret)s]\n"
             "  spool: %(spool)s\n"
             "  limits: { %(lim)s }\n"
             "store: { sqlite: %(dir)s/referent.db }\n"
@@ -186,11 +209,25 @@ class Daemon:
             "ops: { metrics_listen: \"\" }\n"
         ) % {"host": HOSTNAME, "listen": listen, "tls": tls, "dir": self.dir,
              "spool": self.spool, "lim": lim, "cd": CITIZEN_DOMAIN, "ad": AGENT_DOMAIN,
-             "svc": SERVICE, "tpl": os.path.join(REPO, "templates")}
+             "svc": SERVICE, "tpl": os.path.join(REPO, "templates"), "secret": self.secret_path}
 
     def write_config(self):
         with open(self.config_path, "w", encoding="utf-8") as f:
             f.write(self.config_text())
+
+    def token(self, purpose, case=1, party=1):
+        """A reply token for this daemon's key: `referentctl token` (purpose citizen, agent
+        or bounce). Each distinct token is minted once."""
+        key = (purpose, case, party)
+        if key not in self._tokens:
+            p = subprocess.run([referentctl_path(), "-c", self.config_path, "token", "--purpose",
+                                purpose, "--case", str(case), "--party", str(party)],
+                               capture_output=True, text=True, timeout=60, cwd=self.dir)
+            assert p.returncode == 0, "referentctl token: %r %s" % (p.returncode, p.stderr)
+            token = p.stdout.rstrip("\n")
+            assert TOKEN_RX.match(token), "not a token: %r" % p.stdout
+            self._tokens[key] = token
+        return self._tokens[key]
 
     # -- process -------------------------------------------------------------------------
     @property

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""The daemon's life: exit codes at start (0 ok, 1 environment, 2 configuration), config
-checking from referentd and referentctl, SIGTERM with sessions in every state, SIGHUP, and the
-452 answered at MAIL when the spool's disk is nearly full.
+"""The daemon's life: exit codes at start (0 ok, 1 environment, 2 configuration, key files
+included), config checking from referentd and referentctl, referentctl keygen and token,
+SIGTERM with sessions in every state, SIGHUP, and the 452 answered at MAIL when the spool's
+disk is nearly full.
 """
 
 import os
@@ -95,6 +96,26 @@ class StartupExitCodes(unittest.TestCase):
         code, _, err = d.run_to_exit()
         self.assertEqual(code, 1, err)
 
+    def test_key_file_problems_exit_2(self):
+        # The operator must fix these (systemd does not restart on 2); the spool is untouched.
+        d = self.daemon()
+        os.chmod(d.secret_path, 0o644)
+        code, _, err = d.run_to_exit()
+        self.assertEqual(code, 2, err)
+        self.assertIn("%s: readable by group or others (chmod 600)" % d.secret_path, err)
+        os.unlink(d.secret_path)
+        code, _, err = d.run_to_exit()
+        self.assertEqual(code, 2, err)
+        self.assertIn("%s: No such file or directory" % d.secret_path, err)
+        fd = os.open(d.secret_path, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.write(fd, b"x" * 31 + b"\n")
+        os.close(fd)
+        code, _, err = d.run_to_exit()
+        self.assertEqual(code, 2, err)
+        self.assertIn("%s: 31 octets of secret, at least 32 needed" % d.secret_path, err)
+        self.assertNotRegex(err, r"(?m)referentd: ready$")
+        self.assertFalse(os.path.exists(d.spool), "the spool was created")
+
     def test_usage_errors_exit_2(self):
         d = self.daemon()
         code, _, err = d.run_to_exit("--no-such-option")
@@ -161,6 +182,60 @@ class ConfigChecking(unittest.TestCase):
                            capture_output=True, text=True, timeout=30)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn("%s: ok" % self.d.config_path, p.stdout)
+
+
+class KeygenAndToken(unittest.TestCase):
+    """referentctl keygen writes a key referentd accepts; referentctl token mints with it."""
+
+    def ctl(self, *args):
+        return subprocess.run([referentctl_path()] + list(args), capture_output=True,
+                              text=True, timeout=30)
+
+    def test_keygen_then_token_then_delivery(self):
+        d = Daemon(start=False, name="keygen")
+        self.addCleanup(d.close)
+        os.unlink(d.secret_path)
+        p = self.ctl("keygen", d.secret_path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(os.stat(d.secret_path).st_mode & 0o777, 0o600)
+        with open(d.secret_path) as f:
+            key = f.read()
+        self.assertRegex(key, r"\A[0-9a-f]{128}\n\Z")
+
+        p = self.ctl("keygen", d.secret_path)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("%s: exists; refusing to overwrite" % d.secret_path, p.stderr)
+        with open(d.secret_path) as f:
+            self.assertEqual(f.read(), key)
+
+        token = d.token("citizen", 41, 42)
+        d.start()
+        with d.client() as c:
+            c.ehlo()
+            c.mail()
+            c.rcpt("etat-civil+%s@%s" % (token, harness.CITIZEN_DOMAIN))
+            c.cmd("QUIT", 221)
+        self.assertEqual(d.stop(), 0)
+
+    def test_token_usage_errors_exit_2(self):
+        d = Daemon(start=False, name="token")
+        self.addCleanup(d.close)
+        good = ["--purpose", "agent", "--case", "1", "--party", "2"]
+        p = self.ctl("-c", d.config_path, "token", *good)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r"\A[a-z2-7]{32}\n\Z")
+        for bad in (["--purpose", "nobody", "--case", "1", "--party", "2"],
+                    ["--purpose", "agent", "--case", "4294967296", "--party", "2"],
+                    ["--purpose", "agent", "--case", "-1", "--party", "2"],
+                    ["--purpose", "agent", "--case", "1"],
+                    good + ["--case", "3"]):
+            with self.subTest(args=bad):
+                p = self.ctl("-c", d.config_path, "token", *bad)
+                self.assertEqual((p.returncode, p.stdout), (2, ""), p.stderr)
+        os.chmod(d.secret_path, 0o640)
+        p = self.ctl("-c", d.config_path, "token", *good)
+        self.assertEqual((p.returncode, p.stdout), (2, ""), p.stderr)
+        self.assertIn("readable by group or others", p.stderr)
 
 
 class Signals(unittest.TestCase):

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """What each listener accepts, over real sockets: the recipient policy of the public (SMTP)
-and internal (LMTP) roles, LMTP's one reply per recipient, the connection limits, and STARTTLS
-(CVE-2011-0411: plaintext pipelined after STARTTLS is never acted on).
+and internal (LMTP) roles with signed reply tokens, LMTP's one reply per recipient, the
+connection limits, and STARTTLS (CVE-2011-0411: plaintext pipelined after STARTTLS is never
+acted on).
 """
 
 import os
@@ -11,49 +12,82 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import (AGENT_DOMAIN, CITIZEN_DOMAIN, HOSTNAME, SERVICE, Client,  # noqa: E402
-                     DaemonTestCase, queued_id, split_received, wait_until)
+                     DaemonTestCase, flip_bit, queued_id, split_received, wait_until)
 
 LIMITS = {"max_message_size": "64KiB", "max_header_size": "16KiB", "idle_timeout": "2s"}
 
 
 class RecipientPolicyTests(DaemonTestCase):
-    """Never an open relay: each role accepts its own address forms, 550 5.1.1 to the rest."""
+    """Never an open relay: each role accepts its own address forms, and a +token only when
+    the gateway's key signed it for a purpose that belongs on that listener (citizen replies
+    and bounces: public; agent replies: internal). 550 5.1.1 to the rest, one wording."""
 
     daemon_kwargs = {"limits": LIMITS}
 
-    PUBLIC_OK = [
-        SERVICE,
-        "ETAT-CIVIL@MAIRIE-EXEMPLE.FR",
-        "etat-civil+abcdefgh234567@" + CITIZEN_DOMAIN,
-        "etat-civil+ABCdef27@" + CITIZEN_DOMAIN,
-        "etat-civil+%s@%s" % ("a" * 53, CITIZEN_DOMAIN),  # a local part of 64 octets
-        "etat-civil+q@" + CITIZEN_DOMAIN,
-    ]
-    PUBLIC_REFUSED = [
-        "etat-civil+abc1@" + CITIZEN_DOMAIN,             # 1 is not base32
-        "etat-civil+ab-c@" + CITIZEN_DOMAIN,
-        "etat-civil+@" + CITIZEN_DOMAIN,                  # empty token
-        "other@" + CITIZEN_DOMAIN,
-        "helene+abcdef@" + AGENT_DOMAIN,                  # the agent form: internal only
-        "etat-civil@" + AGENT_DOMAIN,
-        "etat-civil@example.org",                         # relaying
-        "etat-civil@mairie-exemple.fr.evil.example",
-        "postmaster@example.org",
-    ]
-    INTERNAL_OK = [
-        "helene+abcdef@" + AGENT_DOMAIN,
-        "anyone.at.all+ABCDEF234567@" + AGENT_DOMAIN,
-        "x+%s@%s" % ("z" * 62, AGENT_DOMAIN.upper()),  # a local part of 64 octets
-    ]
-    INTERNAL_REFUSED = [
-        SERVICE,                                          # the service form: public only
-        "etat-civil+abcdef@" + CITIZEN_DOMAIN,
-        "helene@" + AGENT_DOMAIN,                         # no token
-        "helene+abc8@" + AGENT_DOMAIN,
-        "+abcdef@" + AGENT_DOMAIN,                        # no base
-        "helene+abcdef@example.org",
-        "helene+abcdef@sub." + AGENT_DOMAIN,
-    ]
+    def tokens(self):
+        d = self.daemon
+        return d.token("citizen", 12, 34), d.token("agent", 12, 5), d.token("bounce", 0, 2**32 - 1)
+
+    def public_ok(self):
+        citizen, _, bounce = self.tokens()
+        mixed = "".join(c.upper() if i % 2 else c for i, c in enumerate(citizen))
+        return [
+            SERVICE,
+            "ETAT-CIVIL@MAIRIE-EXEMPLE.FR",
+            "etat-civil+%s@%s" % (citizen, CITIZEN_DOMAIN),
+            "etat-civil+%s@%s" % (citizen.upper(), CITIZEN_DOMAIN),  # some MTAs fold case
+            "Etat-Civil+%s@%s" % (mixed, CITIZEN_DOMAIN.upper()),
+            "etat-civil+%s@%s" % (bounce, CITIZEN_DOMAIN),
+        ]
+
+    def public_refused(self):
+        citizen, agent, _ = self.tokens()
+        # Bits of the 20 decoded octets: version, purpose (citizen → bounce), key id, case id,
+        # party, first and last bit of the MAC.
+        flipped = [flip_bit(citizen, b) for b in (0, 6, 8, 20, 60, 80, 159)]
+        return [
+            *("etat-civil+%s@%s" % (t, CITIZEN_DOMAIN) for t in flipped),
+            "etat-civil+%s@%s" % (citizen[:-1], CITIZEN_DOMAIN),        # truncated
+            "etat-civil+%s@%s" % (citizen[:16], CITIZEN_DOMAIN),
+            "etat-civil+%sa@%s" % (citizen, CITIZEN_DOMAIN),            # extended
+            "etat-civil+%s@%s" % (agent, CITIZEN_DOMAIN),               # agent token: internal
+            "other+%s@%s" % (citizen, CITIZEN_DOMAIN),                  # valid token, no service
+            "etat-civil+abcdefgh234567@" + CITIZEN_DOMAIN,              # the form, unsigned
+            "etat-civil+abc1@" + CITIZEN_DOMAIN,                        # 1 is not base32
+            "etat-civil+ab-c@" + CITIZEN_DOMAIN,
+            "etat-civil+@" + CITIZEN_DOMAIN,                            # empty token
+            "other@" + CITIZEN_DOMAIN,
+            "helene+%s@%s" % (agent, AGENT_DOMAIN),                     # the agent form
+            "etat-civil@" + AGENT_DOMAIN,
+            "etat-civil@example.org",                                   # relaying
+            "etat-civil@mairie-exemple.fr.evil.example",
+            "postmaster@example.org",
+        ]
+
+    def internal_ok(self):
+        _, agent, _ = self.tokens()
+        return [
+            "helene+%s@%s" % (agent, AGENT_DOMAIN),
+            "anyone.at.all+%s@%s" % (agent.upper(), AGENT_DOMAIN),
+            "%s+%s@%s" % ("x" * 31, agent, AGENT_DOMAIN.upper()),  # a local part of 64 octets
+        ]
+
+    def internal_refused(self):
+        citizen, agent, bounce = self.tokens()
+        return [
+            SERVICE,                                                    # the service form
+            "etat-civil+%s@%s" % (citizen, CITIZEN_DOMAIN),
+            "helene+%s@%s" % (citizen, AGENT_DOMAIN),                   # citizen token: public
+            "helene+%s@%s" % (bounce, AGENT_DOMAIN),                    # bounce token: public
+            "helene+%s@%s" % (flip_bit(agent, 100), AGENT_DOMAIN),
+            "helene+%s@%s" % (agent[:-1], AGENT_DOMAIN),
+            "helene@" + AGENT_DOMAIN,                                   # no token
+            "helene+abcdef@" + AGENT_DOMAIN,                            # the form, unsigned
+            "helene+abc8@" + AGENT_DOMAIN,
+            "+%s@%s" % (agent, AGENT_DOMAIN),                           # no base
+            "helene+%s@example.org" % agent,
+            "helene+%s@sub.%s" % (agent, AGENT_DOMAIN),
+        ]
 
     # Tokens of 54+ octets behind "etat-civil+" make the local part longer than RFC 5321's 64
     # octets: refused by the address syntax (553 5.1.3) before the policy is asked.
@@ -74,20 +108,29 @@ class RecipientPolicyTests(DaemonTestCase):
             c.cmd("QUIT", 221)
 
     def test_public_listener(self):
-        for rcpt in self.PUBLIC_OK:
+        for rcpt in self.public_ok():
             with self.subTest(rcpt=rcpt):
                 self.check("public", rcpt, True)
-        for rcpt in self.PUBLIC_REFUSED:
+        for rcpt in self.public_refused():
             with self.subTest(rcpt=rcpt):
                 self.check("public", rcpt, False)
 
     def test_internal_listener(self):
-        for rcpt in self.INTERNAL_OK:
+        for rcpt in self.internal_ok():
             with self.subTest(rcpt=rcpt):
                 self.check("internal", rcpt, True)
-        for rcpt in self.INTERNAL_REFUSED:
+        for rcpt in self.internal_refused():
             with self.subTest(rcpt=rcpt):
                 self.check("internal", rcpt, False)
+
+    def test_a_token_of_another_key_is_refused(self):
+        # A second gateway, its own key: its tokens mean nothing here, and ours nothing there.
+        other = harness.Daemon(name="otherkey", limits=LIMITS, start=False)
+        self.addCleanup(other.close)
+        theirs = other.token("citizen", 12, 34)
+        self.assertNotEqual(theirs, self.daemon.token("citizen", 12, 34))
+        self.check("public", "etat-civil+%s@%s" % (theirs, CITIZEN_DOMAIN), False)
+        self.check("internal", "helene+%s@%s" % (other.token("agent", 12, 5), AGENT_DOMAIN), False)
 
     def test_overlong_local_parts(self):
         for role, rcpt in self.OVERLONG:
@@ -110,8 +153,12 @@ class LmtpTests(DaemonTestCase):
     """RFC 2033 on the internal listener: one reply per accepted recipient after DATA."""
 
     daemon_kwargs = {"limits": LIMITS}
-    A = "helene+abcdef@" + AGENT_DOMAIN
-    B = "paul+zyxw7654@" + AGENT_DOMAIN
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.A = "helene+%s@%s" % (cls.daemon.token("agent", 1, 1), AGENT_DOMAIN)
+        cls.B = "paul+%s@%s" % (cls.daemon.token("agent", 2, 7), AGENT_DOMAIN)
 
     def test_greeting_and_lhlo_only(self):
         c = self.connect("internal")

@@ -80,7 +80,8 @@ class SwaksTests(DaemonTestCase):
         self.check_stored(ids[0], "tls pipelined", "ESMTPS")
 
     def test_lmtp_on_the_internal_listener(self):
-        a, b = "helene+abcdef@" + AGENT_DOMAIN, "paul+ghijk@" + AGENT_DOMAIN
+        a = "helene+%s@%s" % (self.daemon.token("agent", 1, 1), AGENT_DOMAIN)
+        b = "paul+%s@%s" % (self.daemon.token("agent", 1, 2), AGENT_DOMAIN)
         ids, _ = self.swaks("--protocol", "LMTP", port=self.daemon.port("internal"),
                             to=a + "," + b, subject="lmtp")
         self.assertEqual(len(ids), 2, "one reply per recipient")

@@ -1,0 +1,138 @@
+// cases/case_store.hpp — the store of cases: use-case methods, one transaction each.
+//
+// Contract: every method is one transaction on the database: it either happens whole or not at
+// all, and a temporary error (busy, serialization failure, lost connection) is retried inside
+// the method a few times before it is returned. Inbound and outbound records are idempotent on
+// their key (the spool id; the outbound key): a replay after a crash returns the first outcome
+// and changes nothing. Every decision is written to the append-only event log with its reason.
+// The store takes the configuration at open (services, agents, absences, calendar) and the
+// clock; it never reads the real time itself.
+// Implementations: SqlCaseStore over SQLite or PostgreSQL (sql_case_store.hpp), opened from the
+// configuration by open_case_store() (open_store.hpp).
+// Thread-safety: all methods may be called from any thread; calls are serialised per store.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cases/assignment.hpp"
+#include "cases/model.hpp"
+#include "cases/threading.hpp"
+#include "util/result.hpp"
+
+namespace referent::cases {
+
+struct InboundRequest {
+    std::string spool_id;  // idempotency key
+    std::string service;   // the service the message was addressed to (service id)
+    ThreadKeys keys;
+    std::string sender_name;
+    std::string message_id;  // the message's own Message-ID, "" when it has none
+    std::string subject;
+    std::string kind;          // the class: human, auto-reply, bulk, bounce, loop
+    bool may_open_case = true; // false for auto-replies and bulk: join a case, never open one
+    std::string raw;           // kept until the retention purge
+};
+
+struct InboundOutcome {
+    bool replay = false;  // recorded before: nothing changed, this is the first outcome
+    std::optional<Case> case_;  // nullopt: not threaded, and not allowed to open a case
+    ThreadRule rule = ThreadRule::new_case;
+    bool created = false;
+    bool reopened = false;
+    bool flagged = false;  // reply token used by someone other than the citizen
+    std::string reason;    // the threading decision's reason
+    // Who reads the case's mail today: the referent, or its delegate during an absence;
+    // nullopt: the service's fallback mailbox.
+    std::optional<std::string> recipient;
+    std::optional<AbsencePeriod> absence;  // the referent's absence covering today
+    bool tell_absence = false;  // first message of this case during this absence
+    std::int64_t message = 0;   // the MessageRecord id
+    std::uint32_t earlier_messages = 0;         // inbound messages of the case before this one
+    std::vector<std::string> earlier_forwards;  // Message-IDs of the case's earlier forwards
+};
+
+struct OutboundRequest {
+    std::string key;  // idempotency key, e.g. "<spool id>/forward/<recipient>"
+    std::int64_t case_id = 0;
+    std::string kind;  // forward, reply, acknowledgement, notice…
+    std::string message_id;
+    std::string sender;
+    std::string subject;
+    std::vector<std::string> recipients;  // one delivery each
+    std::string raw;
+};
+
+struct OutboundOutcome {
+    bool replay = false;
+    std::int64_t message = 0;
+    std::vector<std::int64_t> deliveries;  // in the order of the recipients
+};
+
+enum class AgentVerdict { referent, delegate, former_referent, not_on_case, unknown_case };
+const char* to_string(AgentVerdict v);
+
+struct AgentCheck {
+    AgentVerdict verdict = AgentVerdict::unknown_case;
+    std::optional<Case> case_;
+    std::string current;  // the case's referent (to name in a refusal); "" = fallback
+};
+
+struct Handover {
+    Case case_;  // after the change
+    std::string previous;
+    std::vector<MessageRecord> history;  // the case's messages, for the new referent
+};
+
+struct CaseFilter {
+    std::optional<std::string> service;
+    std::optional<std::string> agent;
+    std::optional<CaseStatus> status;
+    bool overdue = false;  // open and due before today
+    std::size_t limit = 1000;
+};
+
+class CaseStore {
+public:
+    virtual ~CaseStore() = default;
+
+    // Threads (or opens and assigns) and records an inbound message.
+    virtual util::Result<InboundOutcome> record_inbound(const InboundRequest& r) = 0;
+    // The threading decision for these keys, changing nothing (referentctl explain, benchmarks).
+    virtual util::Result<ThreadDecision> find_thread(const ThreadKeys& keys) = 0;
+    virtual util::Result<OutboundOutcome> record_outbound(const OutboundRequest& r) = 0;
+    virtual util::Status set_delivery(std::int64_t delivery, DeliveryState state,
+                                      const std::string& error) = 0;
+
+    // The store's id for an agent (the party of its reply tokens); created on first use.
+    virtual util::Result<std::uint32_t> agent_party(const std::string& agent) = 0;
+    // May `agent` (the sender of a reply carrying an agent token of `case_id`) answer?
+    virtual util::Result<AgentCheck> check_agent(std::int64_t case_id,
+                                                 const std::string& agent) = 0;
+
+    virtual util::Result<Handover> reassign(const std::string& number, const std::string& agent,
+                                            const std::string& reason) = 0;
+    virtual util::Result<Case> close(const std::string& number) = 0;
+    virtual util::Result<Case> reopen(const std::string& number) = 0;
+
+    virtual util::Result<StoredAbsence> add_absence(const AbsencePeriod& a) = 0;
+    // Ends the agent's stored absences covering today (they end yesterday) and drops its future
+    // ones; returns how many changed. Absences from the configuration are the YAML's.
+    virtual util::Result<std::size_t> end_absence(const std::string& agent) = 0;
+    virtual util::Result<std::vector<StoredAbsence>> absences() = 0;  // stored and configured
+
+    virtual util::Result<std::optional<Case>> find_case(const std::string& number) = 0;
+    virtual util::Result<std::optional<Case>> case_by_id(std::int64_t id) = 0;
+    virtual util::Result<std::vector<Case>> list_cases(const CaseFilter& f) = 0;
+    virtual util::Result<CaseFile> case_file(const std::string& number) = 0;
+    // The Message-IDs of a case (its citizen's messages and the replies sent to them), oldest
+    // first, at most `max`: In-Reply-To / References of the next reply.
+    virtual util::Result<std::vector<std::string>> citizen_thread(std::int64_t case_id,
+                                                                  std::size_t max) = 0;
+    virtual util::Status record_event(std::optional<std::int64_t> case_id,
+                                      const std::string& kind, const std::string& detail) = 0;
+};
+
+}  // namespace referent::cases

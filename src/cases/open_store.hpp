@@ -1,0 +1,20 @@
+// cases/open_store.hpp — the case store the configuration names.
+//
+// Contract: opens `store.sqlite` (creating the file; its directory must exist) or connects to
+// `store.postgresql`, then migrates the schema. Errors name the database and say what to fix:
+// permanent for what the operator must change (path, newer schema), temporary for what may
+// pass (PostgreSQL not reachable yet).
+#pragma once
+
+#include <memory>
+
+#include "cases/case_store.hpp"
+#include "config/config.hpp"
+#include "util/clock.hpp"
+
+namespace referent::cases {
+
+util::Result<std::unique_ptr<CaseStore>> open_case_store(
+    std::shared_ptr<const config::Config> config, const util::Clock& clock);
+
+}  // namespace referent::cases

@@ -1,0 +1,173 @@
+// The SQLite driver of the store's seam: see sql.hpp. The only sqlite3 user.
+#include <sqlite3.h>
+
+#include <charconv>
+#include <map>
+
+#include "cases/sql.hpp"
+#include "util/cat.hpp"
+
+namespace referent::cases::sql {
+
+namespace {
+
+bool retryable(int code) {
+    switch (code & 0xff) {
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+        case SQLITE_IOERR:
+        case SQLITE_FULL:
+        case SQLITE_PROTOCOL:
+            return true;
+        default:
+            return false;
+    }
+}
+
+class SqliteDb final : public Db {
+public:
+    explicit SqliteDb(sqlite3* db) : db_(db) {}
+    ~SqliteDb() override {
+        for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+        sqlite3_close_v2(db_);
+    }
+    SqliteDb(const SqliteDb&) = delete;
+    SqliteDb& operator=(const SqliteDb&) = delete;
+
+    Engine engine() const override { return Engine::sqlite; }
+
+    util::Status script(std::string_view sql) override {
+        std::string s(sql);
+        char* msg = nullptr;
+        int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &msg);
+        if (rc == SQLITE_OK) return {};
+        std::string text = msg ? msg : sqlite3_errstr(rc);
+        sqlite3_free(msg);
+        return error(rc, text);
+    }
+
+    util::Result<Rows> query(std::string_view sql, const std::vector<Value>& params) override {
+        sqlite3_stmt* stmt = prepared(sql);
+        if (!stmt) return error(sqlite3_errcode(db_), sqlite3_errmsg(db_));
+        if (util::Status s = bind(stmt, params); !s.ok()) return s.error();
+        Rows rows;
+        for (;;) {
+            int rc = sqlite3_step(stmt);
+            if (rc == SQLITE_DONE) break;
+            if (rc != SQLITE_ROW) {
+                util::Error e = error(rc, sqlite3_errmsg(db_));
+                sqlite3_reset(stmt);
+                return e;
+            }
+            rows.push_back(row(stmt));
+        }
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt);
+        return rows;
+    }
+
+    util::Status begin() override { return script("BEGIN IMMEDIATE"); }
+    util::Status commit() override { return script("COMMIT"); }
+    void rollback() override {
+        if (!sqlite3_get_autocommit(db_)) (void)script("ROLLBACK");
+    }
+
+private:
+    static util::Error error(int rc, std::string_view text) {
+        std::string m = "sqlite: ";
+        m.append(text);
+        return retryable(rc) ? util::Error::temporary(m) : util::Error::permanent(m);
+    }
+
+    sqlite3_stmt* prepared(std::string_view sql) {
+        std::string key(sql);
+        if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+        sqlite3_stmt* stmt = nullptr;
+        if (sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()),
+                               SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK)
+            return nullptr;
+        cache_.emplace(std::move(key), stmt);
+        return stmt;
+    }
+
+    util::Status bind(sqlite3_stmt* stmt, const std::vector<Value>& params) {
+        for (std::size_t i = 0; i < params.size(); ++i) {
+            const std::string name = util::cat("$", std::to_string(i + 1));
+            int index = sqlite3_bind_parameter_index(stmt, name.c_str());
+            if (index == 0) continue;  // not used by this statement
+            const Value& v = params[i];
+            int rc = SQLITE_OK;
+            if (std::holds_alternative<Null>(v)) {
+                rc = sqlite3_bind_null(stmt, index);
+            } else if (const auto* n = std::get_if<std::int64_t>(&v)) {
+                rc = sqlite3_bind_int64(stmt, index, *n);
+            } else if (const auto* s = std::get_if<std::string>(&v)) {
+                rc = sqlite3_bind_text64(stmt, index, s->data(), s->size(), SQLITE_TRANSIENT,
+                                         SQLITE_UTF8);
+            } else {
+                const Blob& b = std::get<Blob>(v);
+                rc = sqlite3_bind_blob64(stmt, index, b.bytes.data(), b.bytes.size(),
+                                         SQLITE_TRANSIENT);
+            }
+            if (rc != SQLITE_OK) return error(rc, sqlite3_errmsg(db_));
+        }
+        return {};
+    }
+
+    static Row row(sqlite3_stmt* stmt) {
+        Row r;
+        const int n = sqlite3_column_count(stmt);
+        for (int c = 0; c < n; ++c) {
+            if (sqlite3_column_type(stmt, c) == SQLITE_NULL) {
+                r.emplace_back(std::nullopt);
+                continue;
+            }
+            const void* p = sqlite3_column_blob(stmt, c);
+            const auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt, c));
+            r.emplace_back(p ? std::string(static_cast<const char*>(p), size) : std::string());
+        }
+        return r;
+    }
+
+    sqlite3* db_;
+    std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
+};
+
+}  // namespace
+
+util::Result<std::unique_ptr<Db>> open_sqlite(const std::string& path, int busy_ms) {
+    sqlite3* db = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
+    if (rc != SQLITE_OK) {
+        std::string m = util::cat("sqlite: ", path, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close_v2(db);
+        return util::Error::permanent(m);
+    }
+    sqlite3_busy_timeout(db, busy_ms);
+    sqlite3_extended_result_codes(db, 1);
+    auto out = std::make_unique<SqliteDb>(db);
+    // WAL with synchronous=FULL: a commit is on disk when COMMIT returns (NORMAL would lose the
+    // last transactions at a power cut, and the spool deletes its file once they are recorded).
+    const char* setup = path == ":memory:"
+                            ? "PRAGMA foreign_keys=ON"
+                            : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                              "PRAGMA foreign_keys=ON";
+    if (util::Status s = out->script(setup); !s.ok())
+        return util::Error{s.error().kind, path + ": " + s.error().message};
+    return std::unique_ptr<Db>(std::move(out));
+}
+
+std::int64_t as_int(const std::optional<std::string>& cell) {
+    if (!cell) return 0;
+    std::int64_t v = 0;
+    std::from_chars(cell->data(), cell->data() + cell->size(), v);
+    return v;
+}
+
+std::string as_text(const std::optional<std::string>& cell) {
+    return cell ? *cell : std::string();
+}
+
+}  // namespace referent::cases::sql

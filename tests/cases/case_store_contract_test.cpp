@@ -1,0 +1,472 @@
+// The CaseStore contract, run on SQLite and on PostgreSQL: numbering, idempotent records,
+// threading through the store (hijack attempts included), reopening, assignment, absences,
+// handover, agent checks, outbound records, the append-only event log, migrations, and
+// concurrent numbering (8 threads on SQLite, 2 processes on PostgreSQL).
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+#include <thread>
+
+#include "cases/schema.hpp"
+#include "store_fixture.hpp"
+
+namespace referent::cases::test {
+namespace {
+
+class CaseStoreContract : public ::testing::TestWithParam<Engine> {
+protected:
+    void SetUp() override {
+        setenv("TZ", "Europe/Paris", 1);
+        tzset();
+        env_ = std::make_unique<StoreEnv>(GetParam());
+        if (!env_->available()) {
+            skip_loudly_without_postgresql();
+            GTEST_SKIP() << "REFERENT_TEST_PG not set";
+        }
+        reopen_store();
+    }
+
+    void reopen_store() {
+        store_.reset();
+        auto s = env_->store(config_, clock_);
+        ASSERT_TRUE(s.ok()) << s.error().message;
+        store_ = std::move(s).value();
+    }
+
+    InboundRequest from(const std::string& sender, const std::string& spool_id,
+                        const std::string& service = "etat-civil") {
+        InboundRequest r;
+        r.spool_id = spool_id;
+        r.service = service;
+        r.keys.sender = sender;
+        r.sender_name = "Élodie Marchand";
+        r.message_id = spool_id + "@client.example";
+        r.subject = "Demande d'acte";
+        r.kind = "human";
+        r.raw = "Subject: x\r\n\r\nbody\x00\xff\r\n";
+        return r;
+    }
+
+    InboundOutcome record(const InboundRequest& r) {
+        auto o = store_->record_inbound(r);
+        EXPECT_TRUE(o.ok()) << (o.ok() ? "" : o.error().message);
+        return o.ok() ? std::move(o).value() : InboundOutcome{};
+    }
+
+    std::vector<Event> events(const std::string& number) {
+        auto f = store_->case_file(number);
+        EXPECT_TRUE(f.ok());
+        return f.ok() ? f->events : std::vector<Event>{};
+    }
+
+    std::shared_ptr<config::Config> config_ = sample_config();
+    util::ManualClock clock_{paris(2026, 3, 4)};  // Wednesday 4 March 2026
+    std::unique_ptr<StoreEnv> env_;
+    std::unique_ptr<SqlCaseStore> store_;
+};
+
+TEST_P(CaseStoreContract, NewCaseIsNumberedDatedAndAssigned) {
+    InboundOutcome o = record(from("elodie@example.fr", "s1"));
+    ASSERT_TRUE(o.case_);
+    EXPECT_TRUE(o.created);
+    EXPECT_FALSE(o.replay);
+    EXPECT_EQ(o.rule, ThreadRule::new_case);
+    EXPECT_EQ(o.case_->number, "EC-2026-000001");
+    EXPECT_EQ(o.case_->service, "etat-civil");
+    EXPECT_EQ(o.case_->citizen.address, "elodie@example.fr");
+    EXPECT_EQ(o.case_->citizen.name, "Élodie Marchand");
+    EXPECT_EQ(o.case_->referent, "marie");  // least loaded, first in order
+    EXPECT_EQ(o.recipient, std::optional<std::string>("marie"));
+    // Wednesday 4 March + 5 working days = Wednesday 11 March.
+    EXPECT_EQ(o.case_->due, Day{year{2026} / March / 11});
+    EXPECT_EQ(o.earlier_messages, 0u);
+    std::vector<Event> ev = events("EC-2026-000001");
+    ASSERT_EQ(ev.size(), 2u);
+    EXPECT_EQ(ev[0].kind, "created");
+    EXPECT_EQ(ev[1].kind, "assigned");
+    EXPECT_NE(ev[1].detail.find("marie"), std::string::npos);
+    // The next case of the service gets the next number and the less loaded agent.
+    InboundOutcome o2 = record(from("jean@example.org", "s2"));
+    EXPECT_EQ(o2.case_->number, "EC-2026-000002");
+    EXPECT_EQ(o2.case_->referent, "paul");
+    // Another service has its own sequence and prefix.
+    InboundOutcome o3 = record(from("jean@example.org", "s3", "urbanisme"));
+    EXPECT_EQ(o3.case_->number, "URB-2026-000001");
+}
+
+TEST_P(CaseStoreContract, ReplayOfASpoolIdChangesNothing) {
+    InboundOutcome first = record(from("elodie@example.fr", "s1"));
+    const std::size_t events_before = events(first.case_->number).size();
+    InboundOutcome again = record(from("elodie@example.fr", "s1"));
+    EXPECT_TRUE(again.replay);
+    ASSERT_TRUE(again.case_);
+    EXPECT_EQ(again.case_->id, first.case_->id);
+    EXPECT_EQ(again.message, first.message);
+    EXPECT_EQ(again.created, first.created);
+    EXPECT_EQ(again.recipient, first.recipient);
+    EXPECT_EQ(again.reason, first.reason);
+    EXPECT_EQ(events(first.case_->number).size(), events_before);
+    auto file = store_->case_file(first.case_->number);
+    ASSERT_TRUE(file.ok());
+    EXPECT_EQ(file->messages.size(), 1u);
+    EXPECT_TRUE(file->messages[0].has_raw);
+    // The sequence did not move either.
+    EXPECT_EQ(record(from("jean@example.org", "s2")).case_->number, "EC-2026-000002");
+}
+
+TEST_P(CaseStoreContract, FollowUpThreadsByReferenceThenByTag) {
+    InboundOutcome first = record(from("elodie@example.fr", "s1"));
+    InboundRequest reply = from("Elodie@Example.FR", "s2");  // case differs, same citizen
+    reply.keys.references = {"unknown@x", "s1@client.example"};
+    auto looked = store_->find_thread(reply.keys);
+    ASSERT_TRUE(looked.ok());
+    EXPECT_EQ(looked->rule, ThreadRule::reference);
+    EXPECT_EQ(looked->case_id, std::optional<std::int64_t>(first.case_->id));
+    InboundOutcome o = record(reply);
+    EXPECT_EQ(o.rule, ThreadRule::reference);
+    EXPECT_EQ(o.case_->id, first.case_->id);
+    EXPECT_FALSE(o.created);
+    EXPECT_EQ(o.earlier_messages, 1u);
+    InboundRequest tagged = from("elodie@example.fr", "s3");
+    tagged.keys.subject_tags = {first.case_->number};
+    InboundOutcome t = record(tagged);
+    EXPECT_EQ(t.rule, ThreadRule::subject_tag);
+    EXPECT_EQ(t.case_->id, first.case_->id);
+    EXPECT_EQ(t.earlier_messages, 2u);
+}
+
+TEST_P(CaseStoreContract, StrangersNeverJoinAnotherCitizensCase) {
+    InboundOutcome victim = record(from("elodie@example.fr", "s1"));
+    InboundRequest tag = from("mallory@evil.example", "s2");
+    tag.keys.subject_tags = {victim.case_->number};
+    InboundOutcome a = record(tag);
+    EXPECT_TRUE(a.created);
+    EXPECT_NE(a.case_->id, victim.case_->id);
+    InboundRequest forged = from("mallory@evil.example", "s3");
+    forged.keys.references = {"s1@client.example"};
+    InboundOutcome b = record(forged);
+    EXPECT_EQ(b.rule, ThreadRule::new_case);
+    EXPECT_NE(b.case_->id, victim.case_->id);
+    // Mallory's own thread: the forged reference did not glue the two cases together.
+    EXPECT_EQ(b.case_->id, b.case_->id);
+    EXPECT_NE(b.case_->citizen.address, victim.case_->citizen.address);
+}
+
+TEST_P(CaseStoreContract, TokenFromAnotherSenderJoinsFlagged) {
+    InboundOutcome first = record(from("elodie@example.fr", "s1"));
+    InboundRequest spouse = from("marc@example.fr", "s2");
+    spouse.keys.token_case = static_cast<std::uint32_t>(first.case_->id);
+    InboundOutcome o = record(spouse);
+    EXPECT_EQ(o.rule, ThreadRule::token);
+    EXPECT_EQ(o.case_->id, first.case_->id);
+    EXPECT_TRUE(o.flagged);
+    std::vector<Event> ev = events(first.case_->number);
+    EXPECT_TRUE(std::any_of(ev.begin(), ev.end(), [](const Event& e) { return e.kind == "flagged"; }));
+    // A token naming no case threads nothing.
+    InboundRequest ghost = from("elodie@example.fr", "s3");
+    ghost.keys.token_case = 999999u;
+    EXPECT_EQ(record(ghost).rule, ThreadRule::new_case);
+}
+
+TEST_P(CaseStoreContract, ClosedCaseReopensWithinReopenDaysElseSucceeds) {
+    InboundOutcome first = record(from("elodie@example.fr", "s1"));
+    ASSERT_TRUE(store_->close(first.case_->number).ok());
+    EXPECT_FALSE(store_->close(first.case_->number).ok());  // already closed
+    clock_.advance(days(10));
+    InboundRequest r = from("elodie@example.fr", "s2");
+    r.keys.references = {"s1@client.example"};
+    InboundOutcome o = record(r);
+    EXPECT_TRUE(o.reopened);
+    EXPECT_EQ(o.case_->id, first.case_->id);
+    EXPECT_EQ(o.case_->status, CaseStatus::open);
+    ASSERT_TRUE(store_->close(first.case_->number).ok());
+    clock_.advance(days(31));
+    InboundRequest late = from("elodie@example.fr", "s3");
+    late.keys.references = {"s1@client.example"};
+    InboundOutcome n = record(late);
+    EXPECT_TRUE(n.created);
+    EXPECT_NE(n.case_->id, first.case_->id);
+    EXPECT_EQ(n.case_->predecessor, std::optional<std::int64_t>(first.case_->id));
+    // Returning citizen keeps the referent (sticky), even though paul is less loaded now.
+    EXPECT_EQ(n.case_->referent, first.case_->referent);
+}
+
+TEST_P(CaseStoreContract, AutoRepliesJoinButNeverOpenACase) {
+    InboundRequest bulk = from("news@shop.example", "s1");
+    bulk.kind = "bulk";
+    bulk.may_open_case = false;
+    InboundOutcome o = record(bulk);
+    EXPECT_FALSE(o.case_);
+    EXPECT_FALSE(o.created);
+    EXPECT_TRUE(record(bulk).replay);
+    InboundOutcome c = record(from("elodie@example.fr", "s2"));
+    InboundRequest ooo = from("elodie@example.fr", "s3");
+    ooo.kind = "auto-reply";
+    ooo.may_open_case = false;
+    ooo.keys.references = {"s2@client.example"};
+    InboundOutcome j = record(ooo);
+    ASSERT_TRUE(j.case_);
+    EXPECT_EQ(j.case_->id, c.case_->id);
+}
+
+TEST_P(CaseStoreContract, RoundRobinAndCapacityThenFallback) {
+    // urbanisme: round robin over lea, hugo; hugo holds at most 2 open cases.
+    std::vector<std::string> got;
+    for (int i = 0; i < 6; ++i)
+        got.push_back(record(from("c" + std::to_string(i) + "@example.fr",
+                                  "u" + std::to_string(i), "urbanisme"))
+                          .case_->referent);
+    EXPECT_EQ(got, (std::vector<std::string>{"lea", "hugo", "lea", "hugo", "lea", "lea"}));
+    config_->agents[2].max_open_cases = 4;  // lea now full too
+    reopen_store();
+    InboundOutcome o = record(from("late@example.fr", "u9", "urbanisme"));
+    EXPECT_EQ(o.case_->referent, "");
+    EXPECT_FALSE(o.recipient);
+    std::vector<Event> ev = events(o.case_->number);
+    ASSERT_GE(ev.size(), 2u);
+    EXPECT_NE(ev[1].detail.find("fallback"), std::string::npos) << ev[1].detail;
+}
+
+TEST_P(CaseStoreContract, AbsenceRoutesToTheDelegateAndTellsTheCitizenOnce) {
+    InboundOutcome first = record(from("elodie@example.fr", "s1"));
+    ASSERT_EQ(first.case_->referent, "marie");
+    auto a = store_->add_absence({"marie", Day{year{2026} / March / 5}, Day{year{2026} / March / 20}, "paul"});
+    ASSERT_TRUE(a.ok()) << a.error().message;
+    clock_.advance(days(1));
+    InboundRequest r = from("elodie@example.fr", "s2");
+    r.keys.references = {"s1@client.example"};
+    InboundOutcome o = record(r);
+    EXPECT_EQ(o.recipient, std::optional<std::string>("paul"));
+    ASSERT_TRUE(o.absence);
+    EXPECT_TRUE(o.tell_absence);
+    InboundRequest r2 = from("elodie@example.fr", "s3");
+    r2.keys.references = {"s2@client.example"};
+    InboundOutcome o2 = record(r2);
+    EXPECT_EQ(o2.recipient, std::optional<std::string>("paul"));
+    EXPECT_FALSE(o2.tell_absence);
+    // The delegate may answer; a stranger to the case may not.
+    EXPECT_EQ(store_->check_agent(first.case_->id, "paul")->verdict, AgentVerdict::delegate);
+    EXPECT_EQ(store_->check_agent(first.case_->id, "lea")->verdict, AgentVerdict::not_on_case);
+    // New cases skip the absent agent.
+    EXPECT_EQ(record(from("jean@example.org", "s4")).case_->referent, "paul");
+    // After the absence, marie reads her mail again.
+    clock_.advance(days(20));
+    InboundRequest r3 = from("elodie@example.fr", "s5");
+    r3.keys.references = {"s3@client.example"};
+    EXPECT_EQ(record(r3).recipient, std::optional<std::string>("marie"));
+}
+
+TEST_P(CaseStoreContract, AbsencesFromConfigAndStoreListAndEnd) {
+    config::Absence yaml{{2026, 8, 1}, {2026, 8, 31}, "marie"};
+    config_->agents[1].absences = {yaml};
+    reopen_store();
+    EXPECT_FALSE(store_->add_absence({"nobody", Day{year{2026} / 3 / 5}, Day{year{2026} / 3 / 6}, ""}).ok());
+    EXPECT_FALSE(store_->add_absence({"marie", Day{year{2026} / 3 / 5}, Day{year{2026} / 3 / 6}, "marie"}).ok());
+    EXPECT_FALSE(store_->add_absence({"marie", Day{year{2026} / 3 / 9}, Day{year{2026} / 3 / 6}, ""}).ok());
+    ASSERT_TRUE(store_->add_absence({"marie", Day{year{2026} / 3 / 1}, Day{year{2026} / 3 / 10}, "paul"}).ok());
+    ASSERT_TRUE(store_->add_absence({"marie", Day{year{2026} / 4 / 1}, Day{year{2026} / 4 / 10}, ""}).ok());
+    auto all = store_->absences();
+    ASSERT_TRUE(all.ok());
+    ASSERT_EQ(all->size(), 3u);
+    EXPECT_TRUE((*all)[0].from_config);
+    auto ended = store_->end_absence("marie");
+    ASSERT_TRUE(ended.ok());
+    EXPECT_EQ(*ended, 2u);  // the current one ends yesterday, the future one is dropped
+    all = store_->absences();
+    ASSERT_EQ(all->size(), 2u);
+    EXPECT_EQ((*all)[1].to, Day{year{2026} / 3 / 3});
+    EXPECT_EQ(record(from("a@example.fr", "s1")).case_->referent, "marie");
+}
+
+TEST_P(CaseStoreContract, HandoverRecordsHistoryAndRefusesTheFormerReferent) {
+    InboundOutcome first = record(from("elodie@example.fr", "s1"));
+    EXPECT_EQ(store_->check_agent(first.case_->id, "marie")->verdict, AgentVerdict::referent);
+    EXPECT_FALSE(store_->reassign(first.case_->number, "marie", "x").ok());   // already
+    EXPECT_FALSE(store_->reassign(first.case_->number, "nobody", "x").ok());  // unknown
+    EXPECT_FALSE(store_->reassign("EC-2026-999999", "paul", "x").ok());       // no case
+    EXPECT_FALSE(store_->reassign(first.case_->number, "paul", "").ok());     // no reason
+    clock_.advance(hours(1));
+    auto h = store_->reassign(first.case_->number, "paul", "mobility");
+    ASSERT_TRUE(h.ok()) << h.error().message;
+    EXPECT_EQ(h->previous, "marie");
+    EXPECT_EQ(h->case_.referent, "paul");
+    ASSERT_EQ(h->history.size(), 1u);
+    AgentCheck old = *store_->check_agent(first.case_->id, "marie");
+    EXPECT_EQ(old.verdict, AgentVerdict::former_referent);
+    EXPECT_EQ(old.current, "paul");
+    EXPECT_EQ(store_->check_agent(first.case_->id, "paul")->verdict, AgentVerdict::referent);
+    EXPECT_EQ(store_->check_agent(424242, "paul")->verdict, AgentVerdict::unknown_case);
+    auto file = store_->case_file(first.case_->number);
+    ASSERT_EQ(file->referents.size(), 2u);
+    EXPECT_TRUE(file->referents[0].to);
+    EXPECT_EQ(file->referents[1].reason, "mobility");
+    // Follow-ups now go to paul.
+    InboundRequest r = from("elodie@example.fr", "s2");
+    r.keys.references = {"s1@client.example"};
+    EXPECT_EQ(record(r).recipient, std::optional<std::string>("paul"));
+}
+
+TEST_P(CaseStoreContract, OutboundRecordsAreIdempotentAndThreadTheCase) {
+    InboundOutcome first = record(from("elodie@example.fr", "s1"));
+    OutboundRequest fwd{"s1/forward/marie", first.case_->id, "forward", "fwd-1@gw.example",
+                        "gw@gw.example", "[EC] x", {"marie@mairie.example.fr"}, "bytes"};
+    auto o = store_->record_outbound(fwd);
+    ASSERT_TRUE(o.ok()) << o.error().message;
+    EXPECT_FALSE(o->replay);
+    ASSERT_EQ(o->deliveries.size(), 1u);
+    auto again = store_->record_outbound(fwd);
+    EXPECT_TRUE(again->replay);
+    EXPECT_EQ(again->deliveries, o->deliveries);
+    EXPECT_TRUE(store_->set_delivery(o->deliveries[0], DeliveryState::delivered, "").ok());
+    EXPECT_FALSE(store_->set_delivery(987654, DeliveryState::failed, "x").ok());
+    OutboundRequest reply{"r1/reply/elodie", first.case_->id, "reply", "rep-1@gw.example",
+                          "etat-civil@mairie.example.fr", "Re: x", {"elodie@example.fr"}, "b"};
+    ASSERT_TRUE(store_->record_outbound(reply).ok());
+    // The citizen answers our reply: threaded by the Message-ID we minted.
+    InboundRequest r = from("elodie@example.fr", "s2");
+    r.keys.references = {"rep-1@gw.example"};
+    InboundOutcome n = record(r);
+    EXPECT_EQ(n.rule, ThreadRule::reference);
+    EXPECT_EQ(n.earlier_forwards, (std::vector<std::string>{"fwd-1@gw.example"}));
+    auto ids = store_->citizen_thread(first.case_->id, 10);
+    EXPECT_EQ(*ids, (std::vector<std::string>{"s1@client.example", "rep-1@gw.example",
+                                              "s2@client.example"}));
+    EXPECT_EQ(store_->citizen_thread(first.case_->id, 1)->size(), 1u);
+    OutboundRequest bad = reply;
+    bad.key = "x";
+    bad.case_id = 777777;
+    EXPECT_FALSE(store_->record_outbound(bad).ok());
+}
+
+TEST_P(CaseStoreContract, ListsFiltersAndOverdue) {
+    record(from("a@example.fr", "s1"));
+    record(from("b@example.fr", "s2"));
+    record(from("c@example.fr", "s3", "urbanisme"));
+    ASSERT_TRUE(store_->close("EC-2026-000002").ok());
+    CaseFilter f;
+    EXPECT_EQ(store_->list_cases(f)->size(), 3u);
+    f.service = "etat-civil";
+    EXPECT_EQ(store_->list_cases(f)->size(), 2u);
+    f.status = CaseStatus::open;
+    EXPECT_EQ(store_->list_cases(f)->size(), 1u);
+    CaseFilter by_agent;
+    by_agent.agent = "marie";
+    EXPECT_EQ(store_->list_cases(by_agent)->size(), 1u);
+    CaseFilter overdue;
+    overdue.overdue = true;
+    EXPECT_EQ(store_->list_cases(overdue)->size(), 0u);
+    clock_.advance(days(8));  // past 11 March
+    EXPECT_EQ(store_->list_cases(overdue)->size(), 2u);
+    EXPECT_FALSE(store_->find_case("EC-2026-000009")->has_value());
+    EXPECT_TRUE(store_->find_case("EC-2026-000001")->has_value());
+}
+
+TEST_P(CaseStoreContract, NumbersRestartEachYear) {
+    clock_ = util::ManualClock(paris(2026, 12, 31, 23));
+    EXPECT_EQ(record(from("a@example.fr", "s1")).case_->number, "EC-2026-000001");
+    clock_.advance(hours(2));  // 1 January 2027, 01:00 in Paris
+    EXPECT_EQ(record(from("b@example.fr", "s2")).case_->number, "EC-2027-000001");
+}
+
+TEST_P(CaseStoreContract, EventsAreAppendOnly) {
+    record(from("a@example.fr", "s1"));
+    EXPECT_FALSE(store_->db().query("UPDATE events SET detail = 'x'", {}).ok());
+    EXPECT_FALSE(store_->db().query("DELETE FROM events", {}).ok());
+}
+
+TEST_P(CaseStoreContract, MigrationsAreRecordedAndANewerSchemaIsRefused) {
+    EXPECT_EQ(*schema_version(store_->db()), latest_schema_version());
+    reopen_store();  // a second start applies nothing
+    EXPECT_EQ(*schema_version(store_->db()), latest_schema_version());
+    ASSERT_TRUE(store_->db()
+                    .query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)",
+                           {latest_schema_version() + 1})
+                    .ok());
+    store_.reset();
+    auto s = env_->store(config_, clock_);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.error().message.find("newer than this binary"), std::string::npos)
+        << s.error().message;
+}
+
+TEST_P(CaseStoreContract, UnknownServiceIsAPermanentError) {
+    auto o = store_->record_inbound(from("a@example.fr", "s1", "nope"));
+    ASSERT_FALSE(o.ok());
+    EXPECT_FALSE(o.error().is_temporary());
+    // Nothing was half-written: the spool id is still free.
+    EXPECT_TRUE(record(from("a@example.fr", "s1")).created);
+}
+
+// Several writers on one database: numbers stay unique and gapless. SQLite: 8 threads, each
+// with its own connection. PostgreSQL: 2 processes.
+TEST_P(CaseStoreContract, ConcurrentCreationKeepsNumbersUniqueAndGapless) {
+    constexpr int per_writer = 40;
+    std::vector<std::string> numbers;
+    if (GetParam() == Engine::sqlite) {
+        constexpr int writers = 8;
+        std::vector<std::vector<std::string>> got(writers);
+        std::vector<std::thread> threads;
+        for (int w = 0; w < writers; ++w)
+            threads.emplace_back([&, w] {
+                auto s = env_->store(config_, clock_);
+                ASSERT_TRUE(s.ok());
+                for (int i = 0; i < per_writer; ++i) {
+                    std::string id = "w" + std::to_string(w) + "-" + std::to_string(i);
+                    auto o = (*s)->record_inbound(from(id + "@example.fr", id));
+                    ASSERT_TRUE(o.ok()) << o.error().message;
+                    got[static_cast<std::size_t>(w)].push_back(o->case_->number);
+                }
+            });
+        for (auto& t : threads) t.join();
+        for (auto& g : got) numbers.insert(numbers.end(), g.begin(), g.end());
+        ASSERT_EQ(numbers.size(), std::size_t{writers * per_writer});
+    } else {
+        store_.reset();
+        std::vector<pid_t> children;
+        for (int w = 0; w < 2; ++w) {
+            pid_t pid = fork();
+            ASSERT_GE(pid, 0);
+            if (pid == 0) {
+                auto s = env_->store(config_, clock_);
+                if (!s) _exit(3);
+                for (int i = 0; i < per_writer * 4; ++i) {
+                    std::string id = "p" + std::to_string(w) + "-" + std::to_string(i);
+                    if (!(*s)->record_inbound(from(id + "@example.fr", id)).ok()) _exit(4);
+                }
+                _exit(0);
+            }
+            children.push_back(pid);
+        }
+        for (pid_t pid : children) {
+            int status = 0;
+            waitpid(pid, &status, 0);
+            EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+        }
+        reopen_store();
+        CaseFilter all;
+        all.limit = 100000;
+        auto listed = store_->list_cases(all);
+        ASSERT_TRUE(listed.ok());
+        const std::vector<Case>& cases = listed.value();
+        for (const Case& c : cases) numbers.push_back(c.number);
+        ASSERT_EQ(numbers.size(), std::size_t{2 * per_writer * 4});
+    }
+    std::set<std::string> unique(numbers.begin(), numbers.end());
+    EXPECT_EQ(unique.size(), numbers.size());
+    std::set<std::string> want;
+    for (std::size_t i = 1; i <= numbers.size(); ++i) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "EC-2026-%06zu", i);
+        want.insert(buf);
+    }
+    EXPECT_EQ(unique, want);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, CaseStoreContract,
+                         ::testing::Values(Engine::sqlite, Engine::postgresql),
+                         [](const auto& param) { return std::string(engine_name(param.param)); });
+
+}  // namespace
+}  // namespace referent::cases::test

@@ -1,0 +1,141 @@
+// Threading rules as a table: each row is a message's keys, the facts the store found, and the
+// decision wanted — the hijack attempts among them.
+#include "cases/threading.hpp"
+
+#include <gtest/gtest.h>
+
+namespace referent::cases {
+namespace {
+
+using namespace std::chrono;
+
+const Instant now = sys_days{year{2026} / March / 4} + hours{9};
+
+ThreadCandidate open_case(std::int64_t id, std::string citizen) {
+    ThreadCandidate c;
+    c.id = id;
+    c.number = "EC-2026-" + std::to_string(100000 + id);
+    c.citizen_address = std::move(citizen);
+    c.reopen_days = 30;
+    return c;
+}
+
+ThreadCandidate closed_case(std::int64_t id, std::string citizen, int days_ago) {
+    ThreadCandidate c = open_case(id, std::move(citizen));
+    c.status = CaseStatus::closed;
+    c.closed = now - days(days_ago);
+    return c;
+}
+
+struct Row {
+    const char* name;
+    ThreadKeys keys;
+    ThreadFacts facts;
+    ThreadRule rule;
+    std::optional<std::int64_t> case_id;
+    bool flagged = false;
+    bool reopen = false;
+    std::optional<std::int64_t> predecessor = std::nullopt;
+};
+
+ThreadKeys from(std::string sender) {
+    ThreadKeys k;
+    k.sender = std::move(sender);
+    return k;
+}
+
+std::vector<Row> rows() {
+    const std::string elodie = "elodie@example.fr", mallory = "mallory@evil.example";
+    ThreadFacts token;
+    token.by_token = open_case(1, elodie);
+    ThreadFacts refs;
+    refs.by_reference = {open_case(1, elodie)};
+    ThreadFacts tag;
+    tag.by_tag = {open_case(1, elodie)};
+    ThreadFacts token_and_other_tag = tag;
+    token_and_other_tag.by_token = open_case(2, elodie);
+    token_and_other_tag.by_tag = {open_case(1, elodie)};
+    ThreadFacts two_refs;
+    two_refs.by_reference = {open_case(3, mallory), open_case(1, elodie)};
+    ThreadFacts ref_and_tag;
+    ref_and_tag.by_reference = {open_case(4, elodie)};
+    ref_and_tag.by_tag = {open_case(1, elodie)};
+    ThreadFacts recent_closed;
+    recent_closed.by_reference = {closed_case(1, elodie, 29)};
+    ThreadFacts old_closed;
+    old_closed.by_reference = {closed_case(1, elodie, 31)};
+    ThreadFacts token_old;
+    token_old.by_token = closed_case(1, elodie, 45);
+    return {
+        {"token of the citizen", from(elodie), token, ThreadRule::token, 1},
+        {"token, sender case differs", from("ELODIE@Example.FR"), token, ThreadRule::token, 1},
+        {"token of a spouse: flagged", from("marc@example.fr"), token, ThreadRule::token, 1, true},
+        {"token beats a subject tag of another case", from(elodie), token_and_other_tag,
+         ThreadRule::token, 2},
+        {"reference of the citizen", from(elodie), refs, ThreadRule::reference, 1},
+        {"forged In-Reply-To by a stranger", from(mallory), refs, ThreadRule::new_case,
+         std::nullopt},
+        {"references to two cases: the sender's", from(elodie), two_refs, ThreadRule::reference,
+         1},
+        {"reference beats tag", from(elodie), ref_and_tag, ThreadRule::reference, 4},
+        {"tag of the citizen", from(elodie), tag, ThreadRule::subject_tag, 1},
+        {"stranger with another citizen's case tag", from(mallory), tag, ThreadRule::new_case,
+         std::nullopt},
+        {"empty sender never matches", from(""), tag, ThreadRule::new_case, std::nullopt},
+        {"nothing known", from(elodie), ThreadFacts{}, ThreadRule::new_case, std::nullopt},
+        {"closed 29 days ago: reopened", from(elodie), recent_closed, ThreadRule::reference, 1,
+         false, true},
+        {"closed 31 days ago: successor", from(elodie), old_closed, ThreadRule::new_case,
+         std::nullopt, false, false, 1},
+        {"token of a case closed long ago: successor", from(elodie), token_old,
+         ThreadRule::new_case, std::nullopt, false, false, 1},
+    };
+}
+
+TEST(Threading, Table) {
+    for (const Row& r : rows()) {
+        SCOPED_TRACE(r.name);
+        ThreadDecision d = decide_thread(r.keys, r.facts, now);
+        EXPECT_EQ(d.rule, r.rule);
+        EXPECT_EQ(d.case_id, r.case_id);
+        EXPECT_EQ(d.flagged, r.flagged);
+        EXPECT_EQ(d.reopen, r.reopen);
+        EXPECT_EQ(d.predecessor, r.predecessor);
+        EXPECT_FALSE(d.reason.empty());
+    }
+}
+
+TEST(Threading, SubjectCaseNumbers) {
+    struct Case {
+        const char* subject;
+        std::vector<std::string> want;
+    };
+    const Case cases[] = {
+        {"Re: [EC-2026-000042] Acte", {"EC-2026-000042"}},
+        {"[ec-2026-000042] lower case", {"EC-2026-000042"}},
+        {"[EC-2026-000042] [URB-2025-000007] [EC-2026-000042]",
+         {"EC-2026-000042", "URB-2025-000007"}},
+        {"[EC-2026-1234567] seven digits", {"EC-2026-1234567"}},
+        {"[EC-2026-00004] five digits", {}},
+        {"[EC-26-000042] short year", {}},
+        {"[-2026-000042] no prefix", {}},
+        {"[EC 2026 000042]", {}},
+        {"EC-2026-000042 without brackets", {}},
+        {"[EC-2026-000042", {}},
+        {"[[EC-2026-000042]]", {"EC-2026-000042"}},
+        {"", {}},
+    };
+    for (const Case& c : cases)
+        EXPECT_EQ(subject_case_numbers(c.subject, 10), c.want) << c.subject;
+    EXPECT_EQ(subject_case_numbers("[A-2026-000001] [B-2026-000002] [C-2026-000003]", 2).size(),
+              2u);
+}
+
+TEST(Threading, SameAddressIsCaseInsensitiveAndWhole) {
+    EXPECT_TRUE(same_address("Elodie@Example.fr", "elodie@example.FR"));
+    EXPECT_FALSE(same_address("elodie@example.fr", "elodie@example.fr.evil"));
+    EXPECT_FALSE(same_address("", ""));
+}
+
+}  // namespace
+}  // namespace referent::cases
