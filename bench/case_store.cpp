@@ -48,7 +48,8 @@ std::string numbers(cases::sql::Engine e, long n) {
 bool load(cases::sql::Db& db, long n_cases, long per_case) {
     const auto e = db.engine();
     const bool pg = e == cases::sql::Engine::postgresql;
-    const std::string six = pg ? "lpad((i % 1000000)::text, 6, '0')" : "printf('%06d', i % 1000000)";
+    const std::string six =
+        pg ? "lpad((i % 1000000)::text, 6, '0')" : "printf('%06d', i % 1000000)";
     const std::string year = pg ? "(2020 + i / 1000000)::text" : "(2020 + i / 1000000)";
     const long citizens = std::max(1L, n_cases / 2);  // two cases per citizen on average
     const std::string sql =
@@ -57,15 +58,22 @@ bool load(cases::sql::Db& db, long n_cases, long per_case) {
         "'c' || i || '@example.org', 'Citizen ' || i FROM seq;" +
         numbers(e, n_cases) +
         "INSERT INTO cases (number, service, citizen_id, referent, status, opened_at, due_on) "
-        "SELECT 'EC-' || " + year + " || '-' || " + six + ", 'etat-civil', 1 + (i % " +
-        std::to_string(citizens) + "), CASE WHEN i % 2 = 0 THEN 'marie' ELSE 'paul' END, "
-        "CASE WHEN i % 10 = 0 THEN 'open' ELSE 'closed' END, 1700000000 + i, '2026-01-01' FROM seq;" +
+        "SELECT 'EC-' || " +
+        year + " || '-' || " + six + ", 'etat-civil', 1 + (i % " + std::to_string(citizens) +
+        "), CASE WHEN i % 2 = 0 THEN 'marie' ELSE 'paul' END, "
+        "CASE WHEN i % 10 = 0 THEN 'open' ELSE 'closed' END, 1700000000 + i, '2026-01-01' FROM "
+        "seq;" +
         numbers(e, n_cases * per_case) +
-        "INSERT INTO messages (case_id, direction, kind, spool_id, message_id, sender, subject, at) "
-        "SELECT 1 + (i - 1) / " + std::to_string(per_case) + ", 'in', 'human', 'sp' || i, 'm' || "
-        "i || '@example.org', 'c' || (1 + ((1 + (i - 1) / " + std::to_string(per_case) + ") % " +
-        std::to_string(citizens) + ")) || '@example.org', 'Demande', 1700000000 + i FROM seq;"
-        "COMMIT;" + (pg ? "ANALYZE;" : "ANALYZE;");
+        "INSERT INTO messages (case_id, direction, kind, spool_id, message_id, sender, subject, "
+        "at) "
+        "SELECT 1 + (i - 1) / " +
+        std::to_string(per_case) +
+        ", 'in', 'human', 'sp' || i, 'm' || "
+        "i || '@example.org', 'c' || (1 + ((1 + (i - 1) / " +
+        std::to_string(per_case) + ") % " + std::to_string(citizens) +
+        ")) || '@example.org', 'Demande', 1700000000 + i FROM seq;"
+        "COMMIT;" +
+        (pg ? "ANALYZE;" : "ANALYZE;");
     util::Status s = db.script(sql);
     if (!s.ok()) std::fprintf(stderr, "load: %s\n", s.error().message.c_str());
     return s.ok();
@@ -73,7 +81,9 @@ bool load(cases::sql::Db& db, long n_cases, long per_case) {
 
 void report(const char* what, std::vector<double>& us) {
     std::sort(us.begin(), us.end());
-    auto at = [&](double q) { return us[static_cast<std::size_t>(q * static_cast<double>(us.size() - 1))]; };
+    auto at = [&](double q) {
+        return us[static_cast<std::size_t>(q * static_cast<double>(us.size() - 1))];
+    };
     std::printf("%-15s samples=%zu p50_us=%.0f p99_us=%.0f max_us=%.0f\n", what, us.size(), at(0.5),
                 at(0.99), us.back());
 }
@@ -85,11 +95,16 @@ int main(int argc, char** argv) {
     long n_cases = 1'000'000, per_case = 3, samples = 2000;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string a = argv[i], v = argv[i + 1];
-        if (a == "--sqlite") sqlite = v;
-        else if (a == "--postgresql") pg = v;
-        else if (a == "--cases") n_cases = std::stol(v);
-        else if (a == "--per-case") per_case = std::stol(v);
-        else if (a == "--samples") samples = std::stol(v);
+        if (a == "--sqlite")
+            sqlite = v;
+        else if (a == "--postgresql")
+            pg = v;
+        else if (a == "--cases")
+            n_cases = std::stol(v);
+        else if (a == "--per-case")
+            per_case = std::stol(v);
+        else if (a == "--samples")
+            samples = std::stol(v);
         else {
             std::fprintf(stderr, "unknown option %s\n", a.c_str());
             return 2;
@@ -113,8 +128,8 @@ int main(int argc, char** argv) {
     const auto t0 = Clock::now();
     if (!load((*store)->db(), n_cases, per_case)) return 1;
     const double load_s = std::chrono::duration<double>(Clock::now() - t0).count();
-    std::printf("engine=%s cases=%ld messages=%ld load_s=%.1f\n", sqlite.empty() ? "postgresql" : "sqlite",
-                n_cases, n_cases * per_case, load_s);
+    std::printf("engine=%s cases=%ld messages=%ld load_s=%.1f\n",
+                sqlite.empty() ? "postgresql" : "sqlite", n_cases, n_cases * per_case, load_s);
 
     std::mt19937_64 rng(42);
     std::uniform_int_distribution<long> pick(1, n_cases * per_case);
@@ -133,7 +148,8 @@ int main(int argc, char** argv) {
         auto d = (*store)->find_thread(k);
         lookup.push_back(std::chrono::duration<double, std::micro>(Clock::now() - a).count());
         if (!d || d->rule != cases::ThreadRule::reference) {
-            std::fprintf(stderr, "lookup did not thread: %s\n", d ? d->reason.c_str() : d.error().message.c_str());
+            std::fprintf(stderr, "lookup did not thread: %s\n",
+                         d ? d->reason.c_str() : d.error().message.c_str());
             return 1;
         }
     }
@@ -150,7 +166,8 @@ int main(int argc, char** argv) {
         auto o = (*store)->record_inbound(r);
         record.push_back(std::chrono::duration<double, std::micro>(Clock::now() - a).count());
         if (!o || o->rule != cases::ThreadRule::reference) {
-            std::fprintf(stderr, "record failed: %s\n", o ? o->reason.c_str() : o.error().message.c_str());
+            std::fprintf(stderr, "record failed: %s\n",
+                         o ? o->reason.c_str() : o.error().message.c_str());
             return 1;
         }
     }

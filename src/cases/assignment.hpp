@@ -44,7 +44,7 @@ struct Candidate {
 struct AssignmentInput {
     config::Assignment policy = config::Assignment::sticky;
     std::vector<Candidate> candidates;
-    std::vector<AbsencePeriod> absences;       // all known, any agent
+    std::vector<AbsencePeriod> absences;  // all known, any agent
     std::chrono::year_month_day today;
     std::optional<std::string> previous;       // sticky: citizen's latest referent here
     std::optional<std::string> last_assigned;  // round-robin cursor of the service
@@ -60,11 +60,10 @@ AssignmentDecision choose_referent(const AssignmentInput& in);
 
 // The absence of `agent` covering `day`, if any (the latest-starting one when several overlap).
 std::optional<AbsencePeriod> absence_on(const std::vector<AbsencePeriod>& absences,
-                                        const std::string& agent,
-                                        std::chrono::year_month_day day);
+                                        const std::string& agent, std::chrono::year_month_day day);
 
 struct Covering {
-    std::optional<std::string> agent;     // who receives the mail; nullopt: fallback
+    std::optional<std::string> agent;      // who receives the mail; nullopt: fallback
     std::optional<AbsencePeriod> absence;  // set when the referent is away
 };
 Covering covering(const std::string& referent, const std::vector<AbsencePeriod>& absences,

@@ -25,19 +25,21 @@
 namespace referent::cases {
 
 struct InboundRequest {
-    std::string spool_id;  // idempotency key
-    std::string service;   // the service the message was addressed to (service id)
+    // Idempotency key, unique across every gateway sharing the store: "<hostname>/<spool id>".
+    // Reusing one for another message (other Message-ID or sender) is refused.
+    std::string spool_id;
+    std::string service;  // the service the message was addressed to (service id)
     ThreadKeys keys;
     std::string sender_name;
     std::string message_id;  // the message's own Message-ID, "" when it has none
     std::string subject;
-    std::string kind;          // the class: human, auto-reply, bulk, bounce, loop
-    bool may_open_case = true; // false for auto-replies and bulk: join a case, never open one
-    std::string raw;           // kept until the retention purge
+    std::string kind;           // the class: human, auto-reply, bulk, bounce, loop
+    bool may_open_case = true;  // false for auto-replies and bulk: join a case, never open one
+    std::string raw;            // kept until the retention purge
 };
 
 struct InboundOutcome {
-    bool replay = false;  // recorded before: nothing changed, this is the first outcome
+    bool replay = false;        // recorded before: nothing changed, this is the first outcome
     std::optional<Case> case_;  // nullopt: not threaded, and not allowed to open a case
     ThreadRule rule = ThreadRule::new_case;
     bool created = false;
@@ -47,9 +49,9 @@ struct InboundOutcome {
     // Who reads the case's mail today: the referent, or its delegate during an absence;
     // nullopt: the service's fallback mailbox.
     std::optional<std::string> recipient;
-    std::optional<AbsencePeriod> absence;  // the referent's absence covering today
-    bool tell_absence = false;  // first message of this case during this absence
-    std::int64_t message = 0;   // the MessageRecord id
+    std::optional<AbsencePeriod> absence;       // the referent's absence covering today
+    bool tell_absence = false;                  // first message of this case during this absence
+    std::int64_t message = 0;                   // the MessageRecord id
     std::uint32_t earlier_messages = 0;         // inbound messages of the case before this one
     std::vector<std::string> earlier_forwards;  // Message-IDs of the case's earlier forwards
 };
@@ -131,8 +133,8 @@ public:
     // first, at most `max`: In-Reply-To / References of the next reply.
     virtual util::Result<std::vector<std::string>> citizen_thread(std::int64_t case_id,
                                                                   std::size_t max) = 0;
-    virtual util::Status record_event(std::optional<std::int64_t> case_id,
-                                      const std::string& kind, const std::string& detail) = 0;
+    virtual util::Status record_event(std::optional<std::int64_t> case_id, const std::string& kind,
+                                      const std::string& detail) = 0;
 };
 
 }  // namespace referent::cases

@@ -57,8 +57,10 @@ public:
                 values[i] = nullptr;
                 continue;
             }
-            if (const auto* n = std::get_if<std::int64_t>(&v)) texts[i] = std::to_string(*n);
-            else if (const auto* s = std::get_if<std::string>(&v)) texts[i] = *s;
+            if (const auto* n = std::get_if<std::int64_t>(&v))
+                texts[i] = std::to_string(*n);
+            else if (const auto* s = std::get_if<std::string>(&v))
+                texts[i] = *s;
             else {
                 texts[i] = std::get<Blob>(v).bytes;
                 formats[i] = 1;  // binary: bytea takes the bytes as they are
@@ -151,7 +153,8 @@ util::Result<std::unique_ptr<Db>> open_postgresql(const std::string& conninfo) {
     }
     auto db = std::make_unique<PgDb>(conn);
     // Notices (e.g. "relation already exists, skipping") are not errors: keep them off stderr.
-    PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn, [](void*, const char*) {}, nullptr);
     if (util::Status s = db->script("SET client_min_messages = warning"); !s.ok()) return s.error();
     return std::unique_ptr<Db>(std::move(db));
 }

@@ -6,6 +6,7 @@
 
 #include "cases/schema.hpp"
 #include "cases/sql_case_store_tx.hpp"
+#include "util/cat.hpp"
 
 namespace referent::cases {
 
@@ -35,12 +36,18 @@ void decode(std::string_view s, InboundOutcome& o) {
             for (ThreadRule r : {ThreadRule::token, ThreadRule::reference, ThreadRule::subject_tag,
                                  ThreadRule::new_case})
                 if (v == to_string(r)) o.rule = r;
-        } else if (k == "created") o.created = v == "1";
-        else if (k == "reopened") o.reopened = v == "1";
-        else if (k == "flagged") o.flagged = v == "1";
-        else if (k == "tell_absence") o.tell_absence = v == "1";
-        else if (k == "recipient") o.recipient = std::string(v);
-        else if (k == "reason") o.reason = std::string(v);
+        } else if (k == "created")
+            o.created = v == "1";
+        else if (k == "reopened")
+            o.reopened = v == "1";
+        else if (k == "flagged")
+            o.flagged = v == "1";
+        else if (k == "tell_absence")
+            o.tell_absence = v == "1";
+        else if (k == "recipient")
+            o.recipient = std::string(v);
+        else if (k == "reason")
+            o.reason = std::string(v);
     }
 }
 
@@ -61,7 +68,7 @@ std::vector<ThreadCandidate> candidates(SqlCaseStore::Tx& tx, std::string_view f
     std::vector<ThreadCandidate> out;
     if (keys.empty()) return out;
     std::string sql =
-        "SELECT DISTINCT c.id, c.number, z.address, c.status, c.closed_at, c.service ";
+        "SELECT DISTINCT c.id, c.number, z.address, c.status, c.closed_at, c.service, z.id ";
     sql.append(from_where).append(" IN (").append(placeholders(1, keys.size())).append(")");
     std::vector<sql::Value> params(keys.begin(), keys.end());
     for (const sql::Row& r : tx.q(sql, params)) {
@@ -73,6 +80,7 @@ std::vector<ThreadCandidate> candidates(SqlCaseStore::Tx& tx, std::string_view f
         if (r[4]) c.closed = from_seconds(sql::as_int(r[4]));
         const config::Service* s = tx.config.find_service(sql::as_text(r[5]));
         c.reopen_days = s ? s->reopen_days : 0;
+        c.citizen_id = sql::as_int(r[6]);
         out.push_back(std::move(c));
     }
     return out;
@@ -81,14 +89,14 @@ std::vector<ThreadCandidate> candidates(SqlCaseStore::Tx& tx, std::string_view f
 ThreadFacts thread_facts(SqlCaseStore::Tx& tx, const ThreadKeys& keys, std::size_t max_keys) {
     ThreadFacts f;
     if (keys.token_case) {
-        std::vector<ThreadCandidate> c = candidates(
-            tx, "FROM cases c JOIN citizens z ON z.id = c.citizen_id WHERE c.id",
-            {std::to_string(*keys.token_case)});
+        std::vector<ThreadCandidate> c =
+            candidates(tx, "FROM cases c JOIN citizens z ON z.id = c.citizen_id WHERE c.id",
+                       {std::to_string(*keys.token_case)});
         if (!c.empty()) f.by_token = c.front();
     }
     auto bounded = [&](const std::vector<std::string>& v) {
-        return std::vector<std::string>(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(
-                                                                   std::min(v.size(), max_keys)));
+        return std::vector<std::string>(
+            v.begin(), v.begin() + static_cast<std::ptrdiff_t>(std::min(v.size(), max_keys)));
     };
     f.by_reference = candidates(tx,
                                 "FROM messages m JOIN cases c ON c.id = m.case_id JOIN citizens "
@@ -99,16 +107,14 @@ ThreadFacts thread_facts(SqlCaseStore::Tx& tx, const ThreadKeys& keys, std::size
     return f;
 }
 
+// One row per address, whoever writes first: an upsert, so two gateways opening cases for the
+// same new citizen at once both get the one row instead of a unique-key failure.
 std::int64_t citizen_id(SqlCaseStore::Tx& tx, const std::string& address, const std::string& name) {
-    const std::string key = lower(address);
-    if (auto r = tx.one("SELECT id FROM citizens WHERE address_key = $1", {key})) {
-        if (!name.empty())
-            tx.q("UPDATE citizens SET name = $1 WHERE id = $2", {name, sql::as_int((*r)[0])});
-        return sql::as_int((*r)[0]);
-    }
     return tx.insert(
-        "INSERT INTO citizens (address, address_key, name) VALUES ($1, $2, $3) RETURNING id",
-        {address, key, name});
+        "INSERT INTO citizens (address, address_key, name) VALUES ($1, $2, $3) ON CONFLICT "
+        "(address_key) DO UPDATE SET name = CASE WHEN $3 = '' THEN citizens.name ELSE $3 END "
+        "RETURNING id",
+        {address, lower(address), name});
 }
 
 std::string next_number(SqlCaseStore::Tx& tx, const config::Service& s) {
@@ -158,12 +164,13 @@ Case open_case(SqlCaseStore::Tx& tx, const InboundRequest& r, const ThreadDecisi
     tx.q("INSERT INTO referent_history (case_id, agent, from_at, reason) VALUES ($1, $2, $3, $4)",
          {id, referent, tx.now_s, "assigned by " + a.rule});
     if (a.agent)
-        tx.q("INSERT INTO service_state (service, last_assigned) VALUES ($1, $2) ON CONFLICT "
-             "(service) DO UPDATE SET last_assigned = $2",
-             {s.id, referent});
+        tx.q(
+            "INSERT INTO service_state (service, last_assigned) VALUES ($1, $2) ON CONFLICT "
+            "(service) DO UPDATE SET last_assigned = $2",
+            {s.id, referent});
     tx.event(id, "created", d.reason);
-    tx.event(id, "assigned", a.rule + ": " + (a.agent ? referent : "fallback mailbox") + " (" +
-                                 a.reason + ")");
+    tx.event(id, "assigned",
+             a.rule + ": " + (a.agent ? referent : "fallback mailbox") + " (" + a.reason + ")");
     return *tx.case_where("WHERE c.id = $1", {id});
 }
 
@@ -192,9 +199,10 @@ void route(SqlCaseStore::Tx& tx, const Case& c, bool human, InboundOutcome& o) {
 }
 
 void case_context(SqlCaseStore::Tx& tx, InboundOutcome& o) {
-    auto n = tx.one("SELECT COUNT(*) FROM messages WHERE case_id = $1 AND direction = 'in' AND "
-                    "id < $2",
-                    {o.case_->id, o.message});
+    auto n = tx.one(
+        "SELECT COUNT(*) FROM messages WHERE case_id = $1 AND direction = 'in' AND "
+        "id < $2",
+        {o.case_->id, o.message});
     o.earlier_messages = static_cast<std::uint32_t>(n ? sql::as_int((*n)[0]) : 0);
     for (const sql::Row& r : tx.q("SELECT message_id FROM messages WHERE case_id = $1 AND "
                                   "direction = 'out' AND kind = 'forward' AND id < $2 AND "
@@ -204,10 +212,15 @@ void case_context(SqlCaseStore::Tx& tx, InboundOutcome& o) {
 }
 
 std::optional<InboundOutcome> replayed(SqlCaseStore::Tx& tx, const InboundRequest& r) {
-    auto row = tx.one("SELECT id, case_id, decision FROM messages WHERE direction = 'in' AND "
-                      "spool_id = $1",
-                      {r.spool_id});
+    auto row = tx.one(
+        "SELECT id, case_id, decision, message_id, sender FROM messages WHERE "
+        "direction = 'in' AND spool_id = $1",
+        {r.spool_id});
     if (!row) return std::nullopt;
+    // A replay is the same message again; another message under a used key is a bug upstream,
+    // and answering with the first one's outcome would lose it.
+    if (sql::as_text((*row)[3]) != r.message_id || sql::as_text((*row)[4]) != r.keys.sender)
+        fail_permanent(util::cat("spool id ", r.spool_id, " already records another message"));
     InboundOutcome o;
     o.replay = true;
     o.message = sql::as_int((*row)[0]);
@@ -234,8 +247,7 @@ util::Result<std::unique_ptr<SqlCaseStore>> SqlCaseStore::open(
     std::unique_ptr<sql::Db> db, std::shared_ptr<const config::Config> config,
     const util::Clock& clock) {
     if (util::Status s = migrate(*db, clock.now()); !s.ok()) return s.error();
-    return std::unique_ptr<SqlCaseStore>(
-        new SqlCaseStore(std::move(db), std::move(config), clock));
+    return std::unique_ptr<SqlCaseStore>(new SqlCaseStore(std::move(db), std::move(config), clock));
 }
 
 util::Result<InboundOutcome> SqlCaseStore::record_inbound(const InboundRequest& r) {
@@ -259,7 +271,8 @@ util::Result<InboundOutcome> SqlCaseStore::record_inbound(const InboundRequest& 
         }
         sql::Value case_id = o.case_ ? sql::Value{o.case_->id} : sql::Value{sql::Null{}};
         if (o.case_) route(tx, *o.case_, r.kind == "human", o);
-        if (!o.case_) tx.event(std::nullopt, "unthreaded", r.kind + " " + r.spool_id + ": " + d.reason);
+        if (!o.case_)
+            tx.event(std::nullopt, "unthreaded", r.kind + " " + r.spool_id + ": " + d.reason);
         o.message = tx.insert(
             "INSERT INTO messages (case_id, direction, kind, spool_id, message_id, sender, "
             "subject, at, raw, decision) VALUES ($1, 'in', $2, $3, $4, $5, $6, $7, $8, $9) "
@@ -308,9 +321,10 @@ util::Result<OutboundOutcome> SqlCaseStore::record_outbound(const OutboundReques
 util::Status SqlCaseStore::set_delivery(std::int64_t delivery, DeliveryState state,
                                         const std::string& error) {
     util::Result<bool> r = transaction<bool>([&](Tx& tx) {
-        auto row = tx.one("UPDATE deliveries SET state = $1, attempts = attempts + 1, "
-                          "last_error = $2, updated_at = $3 WHERE id = $4 RETURNING id",
-                          {std::string(to_string(state)), error, tx.now_s, delivery});
+        auto row = tx.one(
+            "UPDATE deliveries SET state = $1, attempts = attempts + 1, "
+            "last_error = $2, updated_at = $3 WHERE id = $4 RETURNING id",
+            {std::string(to_string(state)), error, tx.now_s, delivery});
         if (!row) fail_permanent("no delivery " + std::to_string(delivery));
         return true;
     });
@@ -321,16 +335,15 @@ util::Status SqlCaseStore::set_delivery(std::int64_t delivery, DeliveryState sta
 util::Result<std::uint32_t> SqlCaseStore::agent_party(const std::string& agent) {
     return transaction<std::uint32_t>([&](Tx& tx) {
         if (!tx.config.find_agent(agent)) fail_permanent("unknown agent " + agent);
-        auto row = tx.one("SELECT id FROM agents WHERE agent = $1", {agent});
-        std::int64_t id = row ? sql::as_int((*row)[0])
-                              : tx.insert("INSERT INTO agents (agent) VALUES ($1) RETURNING id",
-                                          {agent});
+        std::int64_t id = tx.insert(
+            "INSERT INTO agents (agent) VALUES ($1) ON CONFLICT (agent) DO UPDATE SET agent = "
+            "EXCLUDED.agent RETURNING id",
+            {agent});
         return static_cast<std::uint32_t>(id);
     });
 }
 
-util::Result<AgentCheck> SqlCaseStore::check_agent(std::int64_t case_id,
-                                                   const std::string& agent) {
+util::Result<AgentCheck> SqlCaseStore::check_agent(std::int64_t case_id, const std::string& agent) {
     return transaction<AgentCheck>([&](Tx& tx) {
         AgentCheck out;
         out.case_ = tx.case_where("WHERE c.id = $1", {case_id});

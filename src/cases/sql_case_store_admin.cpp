@@ -49,9 +49,10 @@ util::Result<Handover> SqlCaseStore::reassign(const std::string& number, const s
         tx.q("UPDATE cases SET referent = $1 WHERE id = $2", {agent, c.id});
         tx.q("UPDATE referent_history SET to_at = $1 WHERE case_id = $2 AND to_at IS NULL",
              {tx.now_s, c.id});
-        tx.q("INSERT INTO referent_history (case_id, agent, from_at, reason) VALUES ($1, $2, $3, "
-             "$4)",
-             {c.id, agent, tx.now_s, reason});
+        tx.q(
+            "INSERT INTO referent_history (case_id, agent, from_at, reason) VALUES ($1, $2, $3, "
+            "$4)",
+            {c.id, agent, tx.now_s, reason});
         tx.event(c.id, "reassigned",
                  (h.previous.empty() ? std::string("fallback mailbox") : h.previous) + " -> " +
                      agent + ": " + reason);
@@ -94,10 +95,10 @@ util::Result<StoredAbsence> SqlCaseStore::add_absence(const AbsencePeriod& a) {
             "INSERT INTO absences (agent, from_on, to_on, delegate, created_at) VALUES ($1, $2, "
             "$3, $4, $5) RETURNING id",
             {a.agent, day_text(a.from), day_text(a.to), a.delegate, tx.now_s});
-        tx.event(std::nullopt, "absence",
-                 a.agent + " away " + day_text(a.from) + ".." + day_text(a.to) +
-                     (a.delegate.empty() ? std::string(", no delegate")
-                                         : ", delegate " + a.delegate));
+        tx.event(
+            std::nullopt, "absence",
+            a.agent + " away " + day_text(a.from) + ".." + day_text(a.to) +
+                (a.delegate.empty() ? std::string(", no delegate") : ", delegate " + a.delegate));
         return s;
     });
 }
@@ -106,7 +107,8 @@ util::Result<std::size_t> SqlCaseStore::end_absence(const std::string& agent) {
     return transaction<std::size_t>([&](Tx& tx) {
         agent_or_fail(tx, agent);
         const std::string today = day_text(tx.today);
-        const std::string yesterday = day_text(std::chrono::sys_days(tx.today) - std::chrono::days(1));
+        const std::string yesterday =
+            day_text(std::chrono::sys_days(tx.today) - std::chrono::days(1));
         std::size_t n = tx.q("DELETE FROM absences WHERE agent = $1 AND from_on >= $2 RETURNING id",
                              {agent, today})
                             .size();

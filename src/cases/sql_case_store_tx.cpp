@@ -76,8 +76,7 @@ std::optional<sql::Row> SqlCaseStore::Tx::one(std::string_view sql,
     return std::move(rows.front());
 }
 
-std::int64_t SqlCaseStore::Tx::insert(std::string_view sql,
-                                      const std::vector<sql::Value>& params) {
+std::int64_t SqlCaseStore::Tx::insert(std::string_view sql, const std::vector<sql::Value>& params) {
     std::optional<sql::Row> r = one(sql, params);
     if (!r || r->empty()) fail_permanent("insert returned no id");
     return sql::as_int((*r)[0]);

@@ -36,7 +36,8 @@ public:
 
     sql::Rows q(std::string_view sql, const std::vector<sql::Value>& params = {});
     std::optional<sql::Row> one(std::string_view sql, const std::vector<sql::Value>& params = {});
-    std::int64_t insert(std::string_view sql, const std::vector<sql::Value>& params);  // RETURNING id
+    std::int64_t insert(std::string_view sql,
+                        const std::vector<sql::Value>& params);  // RETURNING id
 
     std::optional<Case> case_where(std::string_view condition,
                                    const std::vector<sql::Value>& params);

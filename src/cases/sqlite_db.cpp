@@ -137,11 +137,12 @@ private:
 
 util::Result<std::unique_ptr<Db>> open_sqlite(const std::string& path, int busy_ms) {
     sqlite3* db = nullptr;
-    int rc = sqlite3_open_v2(path.c_str(), &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             nullptr);
+    int rc =
+        sqlite3_open_v2(path.c_str(), &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
-        std::string m = util::cat("sqlite: ", path, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        std::string m =
+            util::cat("sqlite: ", path, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
         sqlite3_close_v2(db);
         return util::Error::permanent(m);
     }
@@ -150,10 +151,9 @@ util::Result<std::unique_ptr<Db>> open_sqlite(const std::string& path, int busy_
     auto out = std::make_unique<SqliteDb>(db);
     // WAL with synchronous=FULL: a commit is on disk when COMMIT returns (NORMAL would lose the
     // last transactions at a power cut, and the spool deletes its file once they are recorded).
-    const char* setup = path == ":memory:"
-                            ? "PRAGMA foreign_keys=ON"
-                            : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                              "PRAGMA foreign_keys=ON";
+    const char* setup = path == ":memory:" ? "PRAGMA foreign_keys=ON"
+                                           : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                                             "PRAGMA foreign_keys=ON";
     if (util::Status s = out->script(setup); !s.ok())
         return util::Error{s.error().kind, path + ": " + s.error().message};
     return std::unique_ptr<Db>(std::move(out));

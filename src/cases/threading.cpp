@@ -72,13 +72,15 @@ bool same_address(std::string_view a, std::string_view b) {
 }
 
 ThreadDecision decide_thread(const ThreadKeys& keys, const ThreadFacts& facts, Instant now) {
-    if (facts.by_token) {
+    const bool token_fits =
+        facts.by_token && (!keys.token_party || *keys.token_party == facts.by_token->citizen_id);
+    if (token_fits) {
         const ThreadCandidate& c = *facts.by_token;
         const bool citizen = same_address(c.citizen_address, keys.sender);
-        ThreadDecision d = join(ThreadRule::token, c, now,
-                                citizen ? "reply token of " + c.number
-                                        : "reply token of " + c.number +
-                                              " used by another sender than its citizen");
+        ThreadDecision d = join(
+            ThreadRule::token, c, now,
+            citizen ? "reply token of " + c.number
+                    : "reply token of " + c.number + " used by another sender than its citizen");
         d.flagged = !citizen;
         return d;
     }

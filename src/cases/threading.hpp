@@ -4,7 +4,8 @@
 // records the decision and its rule. The rules, in order:
 //  1. token: a verified citizen-reply token among the recipients names a case → that case. A
 //     sender other than the case's citizen (a spouse, a lawyer) is attached but flagged, so the
-//     referent is told;
+//     referent is told. A token whose party is not the case's citizen id is ignored (it cannot
+//     be minted so: the MAC covers both; this holds if the store's rows were ever changed);
 //  2. reference: In-Reply-To / References name a Message-ID recorded in a case whose citizen is
 //     the sender;
 //  3. subject_tag: "[EC-2026-000042]" names an existing case whose citizen is the sender;
@@ -32,10 +33,11 @@ const char* to_string(ThreadRule r);
 
 // What the message says about its thread.
 struct ThreadKeys {
-    std::optional<std::uint32_t> token_case;  // case id of a verified citizen-reply token
-    std::vector<std::string> references;      // In-Reply-To first, then References, newest first
-    std::vector<std::string> subject_tags;    // case numbers written in the subject
-    std::string sender;                       // the From address
+    std::optional<std::uint32_t> token_case;   // case id of a verified citizen-reply token
+    std::optional<std::uint32_t> token_party;  // its party: the citizen id it was minted for
+    std::vector<std::string> references;       // In-Reply-To first, then References, newest first
+    std::vector<std::string> subject_tags;     // case numbers written in the subject
+    std::string sender;                        // the From address
 };
 
 // A case as threading sees it.
@@ -43,6 +45,7 @@ struct ThreadCandidate {
     std::int64_t id = 0;
     std::string number;
     std::string citizen_address;
+    std::int64_t citizen_id = 0;
     CaseStatus status = CaseStatus::open;
     std::optional<Instant> closed;
     std::uint32_t reopen_days = 0;  // of the case's service

@@ -112,6 +112,11 @@ TEST_P(CaseStoreContract, ReplayOfASpoolIdChangesNothing) {
     ASSERT_TRUE(file.ok());
     EXPECT_EQ(file->messages.size(), 1u);
     EXPECT_TRUE(file->messages[0].has_raw);
+    // The same key for another message is refused, not answered with the first outcome.
+    InboundRequest other = from("jean@example.org", "s1");
+    auto clash = store_->record_inbound(other);
+    ASSERT_FALSE(clash.ok());
+    EXPECT_NE(clash.error().message.find("another message"), std::string::npos);
     // The sequence did not move either.
     EXPECT_EQ(record(from("jean@example.org", "s2")).case_->number, "EC-2026-000002");
 }
@@ -163,7 +168,8 @@ TEST_P(CaseStoreContract, TokenFromAnotherSenderJoinsFlagged) {
     EXPECT_EQ(o.case_->id, first.case_->id);
     EXPECT_TRUE(o.flagged);
     std::vector<Event> ev = events(first.case_->number);
-    EXPECT_TRUE(std::any_of(ev.begin(), ev.end(), [](const Event& e) { return e.kind == "flagged"; }));
+    EXPECT_TRUE(
+        std::any_of(ev.begin(), ev.end(), [](const Event& e) { return e.kind == "flagged"; }));
     // A token naming no case threads nothing.
     InboundRequest ghost = from("elodie@example.fr", "s3");
     ghost.keys.token_case = 999999u;
@@ -215,8 +221,8 @@ TEST_P(CaseStoreContract, RoundRobinAndCapacityThenFallback) {
     // urbanisme: round robin over lea, hugo; hugo holds at most 2 open cases.
     std::vector<std::string> got;
     for (int i = 0; i < 6; ++i)
-        got.push_back(record(from("c" + std::to_string(i) + "@example.fr",
-                                  "u" + std::to_string(i), "urbanisme"))
+        got.push_back(record(from("c" + std::to_string(i) + "@example.fr", "u" + std::to_string(i),
+                                  "urbanisme"))
                           .case_->referent);
     EXPECT_EQ(got, (std::vector<std::string>{"lea", "hugo", "lea", "hugo", "lea", "lea"}));
     config_->agents[2].max_open_cases = 4;  // lea now full too
@@ -232,7 +238,8 @@ TEST_P(CaseStoreContract, RoundRobinAndCapacityThenFallback) {
 TEST_P(CaseStoreContract, AbsenceRoutesToTheDelegateAndTellsTheCitizenOnce) {
     InboundOutcome first = record(from("elodie@example.fr", "s1"));
     ASSERT_EQ(first.case_->referent, "marie");
-    auto a = store_->add_absence({"marie", Day{year{2026} / March / 5}, Day{year{2026} / March / 20}, "paul"});
+    auto a = store_->add_absence(
+        {"marie", Day{year{2026} / March / 5}, Day{year{2026} / March / 20}, "paul"});
     ASSERT_TRUE(a.ok()) << a.error().message;
     clock_.advance(days(1));
     InboundRequest r = from("elodie@example.fr", "s2");
@@ -262,11 +269,18 @@ TEST_P(CaseStoreContract, AbsencesFromConfigAndStoreListAndEnd) {
     config::Absence yaml{{2026, 8, 1}, {2026, 8, 31}, "marie"};
     config_->agents[1].absences = {yaml};
     reopen_store();
-    EXPECT_FALSE(store_->add_absence({"nobody", Day{year{2026} / 3 / 5}, Day{year{2026} / 3 / 6}, ""}).ok());
-    EXPECT_FALSE(store_->add_absence({"marie", Day{year{2026} / 3 / 5}, Day{year{2026} / 3 / 6}, "marie"}).ok());
-    EXPECT_FALSE(store_->add_absence({"marie", Day{year{2026} / 3 / 9}, Day{year{2026} / 3 / 6}, ""}).ok());
-    ASSERT_TRUE(store_->add_absence({"marie", Day{year{2026} / 3 / 1}, Day{year{2026} / 3 / 10}, "paul"}).ok());
-    ASSERT_TRUE(store_->add_absence({"marie", Day{year{2026} / 4 / 1}, Day{year{2026} / 4 / 10}, ""}).ok());
+    EXPECT_FALSE(
+        store_->add_absence({"nobody", Day{year{2026} / 3 / 5}, Day{year{2026} / 3 / 6}, ""}).ok());
+    EXPECT_FALSE(
+        store_->add_absence({"marie", Day{year{2026} / 3 / 5}, Day{year{2026} / 3 / 6}, "marie"})
+            .ok());
+    EXPECT_FALSE(
+        store_->add_absence({"marie", Day{year{2026} / 3 / 9}, Day{year{2026} / 3 / 6}, ""}).ok());
+    ASSERT_TRUE(
+        store_->add_absence({"marie", Day{year{2026} / 3 / 1}, Day{year{2026} / 3 / 10}, "paul"})
+            .ok());
+    ASSERT_TRUE(
+        store_->add_absence({"marie", Day{year{2026} / 4 / 1}, Day{year{2026} / 4 / 10}, ""}).ok());
     auto all = store_->absences();
     ASSERT_TRUE(all.ok());
     ASSERT_EQ(all->size(), 3u);
@@ -310,8 +324,9 @@ TEST_P(CaseStoreContract, HandoverRecordsHistoryAndRefusesTheFormerReferent) {
 
 TEST_P(CaseStoreContract, OutboundRecordsAreIdempotentAndThreadTheCase) {
     InboundOutcome first = record(from("elodie@example.fr", "s1"));
-    OutboundRequest fwd{"s1/forward/marie", first.case_->id, "forward", "fwd-1@gw.example",
-                        "gw@gw.example", "[EC] x", {"marie@mairie.example.fr"}, "bytes"};
+    OutboundRequest fwd{"s1/forward/marie",          first.case_->id, "forward",
+                        "fwd-1@gw.example",          "gw@gw.example", "[EC] x",
+                        {"marie@mairie.example.fr"}, "bytes"};
     auto o = store_->record_outbound(fwd);
     ASSERT_TRUE(o.ok()) << o.error().message;
     EXPECT_FALSE(o->replay);
@@ -321,8 +336,14 @@ TEST_P(CaseStoreContract, OutboundRecordsAreIdempotentAndThreadTheCase) {
     EXPECT_EQ(again->deliveries, o->deliveries);
     EXPECT_TRUE(store_->set_delivery(o->deliveries[0], DeliveryState::delivered, "").ok());
     EXPECT_FALSE(store_->set_delivery(987654, DeliveryState::failed, "x").ok());
-    OutboundRequest reply{"r1/reply/elodie", first.case_->id, "reply", "rep-1@gw.example",
-                          "etat-civil@mairie.example.fr", "Re: x", {"elodie@example.fr"}, "b"};
+    OutboundRequest reply{"r1/reply/elodie",
+                          first.case_->id,
+                          "reply",
+                          "rep-1@gw.example",
+                          "etat-civil@mairie.example.fr",
+                          "Re: x",
+                          {"elodie@example.fr"},
+                          "b"};
     ASSERT_TRUE(store_->record_outbound(reply).ok());
     // The citizen answers our reply: threaded by the Message-ID we minted.
     InboundRequest r = from("elodie@example.fr", "s2");

@@ -79,8 +79,8 @@ public:
         schema_ = "t" + std::to_string(::getpid()) + "_" + std::to_string(counter()++);
         auto admin = sql::open_postgresql(pg);
         if (!admin) throw std::runtime_error(admin.error().message);
-        if (!(*admin)->script("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE; CREATE SCHEMA " +
-                              schema_)
+        if (!(*admin)
+                 ->script("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE; CREATE SCHEMA " + schema_)
                  .ok())
             throw std::runtime_error("cannot create schema " + schema_);
         conninfo_ = std::string(pg) + " options='-c search_path=" + schema_ + "'";

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "cases/token.hpp"
+
 namespace referent::cases {
 namespace {
 
@@ -64,19 +66,24 @@ std::vector<Row> rows() {
     recent_closed.by_reference = {closed_case(1, elodie, 29)};
     ThreadFacts old_closed;
     old_closed.by_reference = {closed_case(1, elodie, 31)};
+    ThreadFacts token_other_party = token;
+    token_other_party.by_token->citizen_id = 7;
+    ThreadKeys party_8 = from(elodie);
+    party_8.token_party = 8;
     ThreadFacts token_old;
     token_old.by_token = closed_case(1, elodie, 45);
     return {
         {"token of the citizen", from(elodie), token, ThreadRule::token, 1},
         {"token, sender case differs", from("ELODIE@Example.FR"), token, ThreadRule::token, 1},
         {"token of a spouse: flagged", from("marc@example.fr"), token, ThreadRule::token, 1, true},
+        {"token minted for another party: ignored", party_8, token_other_party,
+         ThreadRule::new_case, std::nullopt},
         {"token beats a subject tag of another case", from(elodie), token_and_other_tag,
          ThreadRule::token, 2},
         {"reference of the citizen", from(elodie), refs, ThreadRule::reference, 1},
         {"forged In-Reply-To by a stranger", from(mallory), refs, ThreadRule::new_case,
          std::nullopt},
-        {"references to two cases: the sender's", from(elodie), two_refs, ThreadRule::reference,
-         1},
+        {"references to two cases: the sender's", from(elodie), two_refs, ThreadRule::reference, 1},
         {"reference beats tag", from(elodie), ref_and_tag, ThreadRule::reference, 4},
         {"tag of the citizen", from(elodie), tag, ThreadRule::subject_tag, 1},
         {"stranger with another citizen's case tag", from(mallory), tag, ThreadRule::new_case,
@@ -105,6 +112,26 @@ TEST(Threading, Table) {
     }
 }
 
+// What reaches threading from a recipient address: only a token that verifies names a case.
+// A bit-flipped, truncated or foreign-key token names nothing, so the message is threaded by
+// its other keys or opens a case of its own.
+TEST(Threading, TamperedTokensNameNoCase) {
+    const TokenKeys keys = TokenKeys::from_secrets({std::string(32, 'k')});
+    const TokenKeys other = TokenKeys::from_secrets({std::string(32, 'o')});
+    const std::string token = keys.mint({TokenPurpose::citizen_reply, 1, 8});
+    std::string flipped = token;
+    flipped[5] = flipped[5] == 'a' ? 'b' : 'a';
+    for (const std::string& t : {flipped, token.substr(0, 31), token + "a",
+                                 other.mint({TokenPurpose::citizen_reply, 1, 8})}) {
+        ThreadKeys k = from("mallory@evil.example");
+        if (auto claims = keys.verify(t)) k.token_case = claims->case_id;
+        ThreadFacts f;
+        if (k.token_case) f.by_token = open_case(1, "elodie@example.fr");
+        EXPECT_EQ(decide_thread(k, f, now).rule, ThreadRule::new_case) << t;
+    }
+    ASSERT_TRUE(keys.verify(token));
+}
+
 TEST(Threading, SubjectCaseNumbers) {
     struct Case {
         const char* subject;
@@ -125,8 +152,7 @@ TEST(Threading, SubjectCaseNumbers) {
         {"[[EC-2026-000042]]", {"EC-2026-000042"}},
         {"", {}},
     };
-    for (const Case& c : cases)
-        EXPECT_EQ(subject_case_numbers(c.subject, 10), c.want) << c.subject;
+    for (const Case& c : cases) EXPECT_EQ(subject_case_numbers(c.subject, 10), c.want) << c.subject;
     EXPECT_EQ(subject_case_numbers("[A-2026-000001] [B-2026-000002] [C-2026-000003]", 2).size(),
               2u);
 }
