@@ -161,10 +161,10 @@ class PipeliningAndBoundsTests(DaemonTestCase):
 
     def test_b3_pipelined_transaction_in_order(self):
         before = self.incoming_count()
+        token_rcpt = "etat-civil+%s@%s" % (self.daemon.token("citizen", 7, 8), CITIZEN_DOMAIN)
         c = self.connect()
         ehlo = c.ehlo()
         self.assertIn("PIPELINING", ehlo.lines)
-        token_rcpt = "etat-civil+%s@%s" % (self.daemon.token("citizen", 7, 8), CITIZEN_DOMAIN)
         c.send(("MAIL FROM:<a@example.org>\r\nRCPT TO:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n"
                 % (SERVICE, token_rcpt)).encode())
         c.expect(250, "2.1.0")
@@ -231,11 +231,12 @@ class PipeliningAndBoundsTests(DaemonTestCase):
         c.mail("a@" + ".".join(["a" * 63] * 3) + ".example")  # 199 octets: fine
 
     def test_d3_hundred_and_one_recipients(self):
+        # Tokens first: minting 101 of them (one referentctl each) outlasts the idle timeout.
+        rcpts = ["etat-civil+%s@%s" % (self.daemon.token("citizen", i, 1), CITIZEN_DOMAIN)
+                 for i in range(101)]
         c = self.connect()
         c.ehlo()
         c.mail()
-        rcpts = ["etat-civil+%s@%s" % (self.daemon.token("citizen", i, 1), CITIZEN_DOMAIN)
-                 for i in range(101)]
         c.send("".join("RCPT TO:<%s>\r\n" % r for r in rcpts))
         for i in range(100):
             c.expect(250, "2.1.5")
