@@ -10,6 +10,9 @@
 #include "app/spool_sink.hpp"
 #include "cases/open_store.hpp"
 #include "cases/token.hpp"
+#include "mail/template.hpp"
+#include "pipeline/processor.hpp"
+#include "relay/queue_runner.hpp"
 #include "server/listener.hpp"
 #include "server/recipient_policy.hpp"
 #include "server/tls.hpp"
@@ -208,8 +211,10 @@ int run_daemon(const config::Config& config) {
     if (!tls) return environment_failure(tls.error());
     auto keys = cases::TokenKeys::load(gw.secret_files);
     if (!keys) return configuration_failure(keys.error());
-    server::TokenCheck check_token =
-        token_check(std::make_shared<const cases::TokenKeys>(std::move(*keys)));
+    auto key_ring = std::make_shared<const cases::TokenKeys>(std::move(*keys));
+    server::TokenCheck check_token = token_check(key_ring);
+    auto templates = mail::TemplateSet::load(config.organisation);
+    if (!templates) return configuration_failure(templates.error());
     auto spool = open_spool(gw, clock, random);
     if (!spool) return environment_failure(spool.error());
     // The case store opens (and migrates) at start, so a wrong path, an unreachable PostgreSQL
@@ -221,8 +226,42 @@ int run_daemon(const config::Config& config) {
                        ? std::string("store: postgresql")
                        : util::cat("store: sqlite ", config.store.sqlite.value_or("")));
 
+    // Outgoing: due items leave through the configured transport, one per relay worker.
+    relay::QueueDeps q;
+    q.spool = &*spool;
+    q.relay = config.relay;
+    q.clock = &clock;
+    q.random = &random;
+    q.make_transport = [&config] {
+        return relay::make_transport(config.relay, config.gateway.hostname);
+    };
+    q.on_result = [&store](const spool::OutgoingItem& item, const relay::DeliveryResult& r,
+                           bool final) {
+        const auto state = !final ? cases::DeliveryState::queued
+                           : r.outcome == relay::Outcome::delivered
+                               ? cases::DeliveryState::delivered
+                               : cases::DeliveryState::failed;
+        if (auto st = (*store)->set_delivery(item.delivery, state, r.reply); !st)
+            util::log_warning("relay", util::cat(item.id, ": store: ", st.error().message));
+    };
+    relay::QueueRunner runner(std::move(q));
+    if (auto st = runner.start(); !st) return environment_failure(st.error());
+
+    // Incoming: each committed message goes through the processor.
+    pipeline::ProcessorDeps p;
+    p.config = std::make_shared<const config::Config>(config);
+    p.spool = &*spool;
+    p.store = store->get();
+    p.keys = key_ring.get();
+    p.templates = &*templates;
+    p.clock = &clock;
+    p.on_outgoing = [&runner](const std::vector<std::string>& ids) { runner.add(ids); };
+    pipeline::Processor processor(std::move(p));
+    processor.start(config.gateway.processor_workers);  // 0: mail waits in incoming/
+
     spool::SpoolWriter writer(*spool, {});
     SpoolSink sink(*spool, writer, clock, gw.hostname, gw.limits.min_free_space);
+    sink.on_committed([&processor](const std::string& id) { processor.enqueue(id); });
     io_context io(1);
     server::ConnectionRegistry registry(gw.limits.max_connections,
                                         gw.limits.max_connections_per_ip);
@@ -240,6 +279,8 @@ int run_daemon(const config::Config& config) {
     io.run();
     stopper.ignore_further_signals();
     writer.stop();
+    processor.stop();
+    runner.stop();
     auto stats = writer.stats();
     util::log_info("referentd", "stopped: messages=" + std::to_string(stats.messages) +
                                     " failed=" + std::to_string(stats.failed) +

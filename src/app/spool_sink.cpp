@@ -61,12 +61,13 @@ void SpoolSink::accept(const smtp::SessionInfo& session, smtp::AcceptedMessage m
     std::size_t nrcpt = env.recipients.size();
     writer_.commit(
         std::move(env), std::move(trace), std::move(message.data),
-        [done = std::move(done), id, role, nrcpt, size](util::Status status) {
+        [this, done = std::move(done), id, role, nrcpt, size](util::Status status) {
             if (status.ok()) {
                 util::log_info("spool", id + ": queued role=" + role +
                                             " size=" + std::to_string(size) +
                                             " nrcpt=" + std::to_string(nrcpt));
                 done({smtp::CommitOutcome::Status::ok, id});
+                if (on_committed_) on_committed_(id);
             } else {
                 util::log_warning("spool", id + ": not queued: " + status.error().message);
                 done({status.error().is_temporary() ? smtp::CommitOutcome::Status::temporary

@@ -8,6 +8,7 @@
 // limits.min_free_space? Thread-safe.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "smtp/message_sink.hpp"
@@ -27,12 +28,17 @@ public:
 
     bool has_space(std::uint64_t declared) const;
 
+    // Called on the writer thread with each spool id once its commit is durable (the
+    // processor's queue). Set before the listeners start.
+    void on_committed(std::function<void(const std::string&)> f) { on_committed_ = std::move(f); }
+
 private:
     spool::Spool& spool_;
     spool::SpoolWriter& writer_;
     util::Clock& clock_;
     std::string hostname_;
     std::uint64_t min_free_space_;
+    std::function<void(const std::string&)> on_committed_;
 };
 
 }  // namespace referent::app

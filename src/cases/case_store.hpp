@@ -71,6 +71,7 @@ struct OutboundOutcome {
     bool replay = false;
     std::int64_t message = 0;
     std::vector<std::int64_t> deliveries;  // in the order of the recipients
+    std::vector<DeliveryState> states;     // of each delivery (a replay may find them done)
 };
 
 enum class AgentVerdict { referent, delegate, former_referent, not_on_case, unknown_case };
@@ -129,8 +130,9 @@ public:
     virtual util::Result<std::optional<Case>> case_by_id(std::int64_t id) = 0;
     virtual util::Result<std::vector<Case>> list_cases(const CaseFilter& f) = 0;
     virtual util::Result<CaseFile> case_file(const std::string& number) = 0;
-    // The Message-IDs of a case (its citizen's messages and the replies sent to them), oldest
-    // first, at most `max`: In-Reply-To / References of the next reply.
+    // The Message-IDs of a case's conversation with its citizen (the messages received and the
+    // referents' replies; not the gateway's own notices), oldest first, the newest `max`:
+    // In-Reply-To / References of the next reply.
     virtual util::Result<std::vector<std::string>> citizen_thread(std::int64_t case_id,
                                                                   std::size_t max) = 0;
     virtual util::Status record_event(std::optional<std::int64_t> case_id, const std::string& kind,

@@ -297,9 +297,15 @@ util::Result<OutboundOutcome> SqlCaseStore::record_outbound(const OutboundReques
                               {r.key})) {
             o.replay = true;
             o.message = sql::as_int((*row)[0]);
-            for (const sql::Row& d :
-                 tx.q("SELECT id FROM deliveries WHERE message_id = $1 ORDER BY id", {o.message}))
+            for (const sql::Row& d : tx.q(
+                     "SELECT id, state FROM deliveries WHERE message_id = $1 ORDER BY id",
+                     {o.message})) {
                 o.deliveries.push_back(sql::as_int(d[0]));
+                const std::string state = sql::as_text(d[1]);
+                o.states.push_back(state == "delivered" ? DeliveryState::delivered
+                                   : state == "failed"  ? DeliveryState::failed
+                                                        : DeliveryState::queued);
+            }
             return o;
         }
         if (!tx.case_where("WHERE c.id = $1", {r.case_id}))
@@ -309,11 +315,13 @@ util::Result<OutboundOutcome> SqlCaseStore::record_outbound(const OutboundReques
             "subject, at, raw) VALUES ($1, 'out', $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             {r.case_id, r.kind, r.key, r.message_id, r.sender, r.subject, tx.now_s,
              sql::Blob{r.raw}});
-        for (const std::string& to : r.recipients)
+        for (const std::string& to : r.recipients) {
+            o.states.push_back(DeliveryState::queued);
             o.deliveries.push_back(tx.insert(
                 "INSERT INTO deliveries (message_id, recipient, state, updated_at) VALUES ($1, "
                 "$2, 'queued', $3) RETURNING id",
                 {o.message, to, tx.now_s}));
+        }
         return o;
     });
 }

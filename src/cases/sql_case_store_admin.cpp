@@ -195,8 +195,8 @@ util::Result<std::vector<std::string>> SqlCaseStore::citizen_thread(std::int64_t
     return transaction<std::vector<std::string>>([&](Tx& tx) {
         std::vector<std::string> ids;
         for (const sql::Row& r : tx.q("SELECT message_id FROM messages WHERE case_id = $1 AND "
-                                      "message_id <> '' AND (direction = 'in' OR kind <> "
-                                      "'forward') ORDER BY id DESC LIMIT $2",
+                                      "message_id <> '' AND (direction = 'in' OR kind = "
+                                      "'reply') ORDER BY id DESC LIMIT $2",
                                       {case_id, static_cast<std::int64_t>(max)}))
             ids.push_back(sql::as_text(r[0]));
         return std::vector<std::string>(ids.rbegin(), ids.rend());

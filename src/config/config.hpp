@@ -59,6 +59,7 @@ struct Gateway {
     std::vector<std::string> trusted_authserv_ids;
     std::vector<std::string> secret_files{"var/secret.key"};
     std::string spool;
+    std::uint32_t processor_workers = 2;  // threads turning incoming/ into outgoing/; 0 = hold
     Limits limits;
 };
 
@@ -76,6 +77,8 @@ struct Relay {
     std::vector<Seconds> retry{Seconds{60}, Seconds{300}, Seconds{900}, Seconds{1800},
                                Seconds{3600}};
     Seconds max_queue_lifetime{5 * 24 * 3600};
+    Seconds connect_timeout{30};  // to open the connection to the relay (TCP, then TLS)
+    Seconds timeout{300};         // the whole SMTP transaction of one message
     std::optional<std::string> maildir;  // instead of url
 };
 

@@ -76,6 +76,7 @@ void read_gateway(Reporter& r, const Field& f, Gateway& g) {
               false);
     m.strings("secret_files", g.secret_files, Need::optional, check_not_empty, true);
     m.string("spool", g.spool, Need::required, check_not_empty);
+    m.count("processor_workers", g.processor_workers, 0, 64);
     if (auto limits = m.get("limits")) read_limits(r, *limits, g.limits);
 }
 
@@ -119,6 +120,8 @@ void read_relay(Reporter& r, const Field& f, Relay& rl) {
     m.count("workers", rl.workers, 1, 256);
     read_retry(r, m, rl.retry);
     m.duration("max_queue_lifetime", rl.max_queue_lifetime, 60, 365 * kDay);
+    m.duration("connect_timeout", rl.connect_timeout, 1, 600);
+    m.duration("timeout", rl.timeout, 10, 3600);
 }
 
 void read_organisation(Reporter& r, const Field& f, Organisation& o) {

@@ -93,7 +93,8 @@ Spool::Spool(Spool&& other) noexcept
 util::Result<Spool> Spool::open(fs::path root, util::Clock& clock, util::Random& random) {
     Spool spool(std::move(root), clock, random);
     util::Status st = make_dirs(spool.root_);
-    for (const auto& dir : {spool.tmp_dir(), spool.incoming_dir(), spool.corrupt_dir()}) {
+    for (const auto& dir :
+         {spool.tmp_dir(), spool.incoming_dir(), spool.corrupt_dir(), spool.outgoing_dir()}) {
         if (st) st = make_dirs(dir);
     }
     if (st) st = probe_writable(spool.tmp_dir());
@@ -228,6 +229,31 @@ util::Status Spool::move_to_corrupt(const std::string& id, const std::string& re
     if (auto st = posix::rename_file(from + ".env", to + ".env"); !st) return st;
     warn(id + ": moved to corrupt/: " + reason);
     return {};
+}
+
+util::Result<Envelope> Spool::read_envelope(const std::string& id) const {
+    if (!is_valid_id(id)) return util::Error::permanent("invalid spool id");
+    auto text = posix::read_file((incoming_dir() / (id + ".env")).string(), 64 << 10);
+    if (!text) return text.error();
+    return parse_envelope(*text);
+}
+
+util::Result<std::string> Spool::read_message(const std::string& id, std::size_t limit) const {
+    if (!is_valid_id(id)) return util::Error::permanent("invalid spool id");
+    return posix::read_file((incoming_dir() / (id + ".msg")).string(), limit);
+}
+
+util::Status Spool::remove_incoming(const std::string& id) {
+    const std::string base = (incoming_dir() / id).string();
+    if (auto st = posix::unlink_file(base + ".env"); !st) return st;
+    if (auto st = posix::unlink_file(base + ".msg"); !st) return st;
+    return posix::fsync_dir(incoming_dir().string());
+}
+
+util::Status Spool::quarantine(const std::string& id, const std::string& reason) {
+    if (auto st = move_to_corrupt(id, reason, true); !st) return st;
+    if (auto st = posix::fsync_dir(corrupt_dir().string()); !st) return st;
+    return posix::fsync_dir(incoming_dir().string());
 }
 
 }  // namespace referent::spool

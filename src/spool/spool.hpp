@@ -5,6 +5,7 @@
 //   incoming/  committed messages: <id>.msg (the bytes) and <id>.env (the envelope, the commit
 //              marker: it is renamed in last, so an .env in incoming/ means the .msg is whole)
 //   corrupt/   items that could not be read back, kept for an operator with a .reason file
+//   outgoing/  rendered outbound items waiting for the relay (outgoing.hpp)
 //
 // Contract: open() creates the layout if absent and checks that it is writable. recover() is
 // run once at start, before any writer: it removes tmp/ leftovers and .msg files without an
@@ -55,10 +56,20 @@ public:
     // Ids of committed messages in incoming/, sorted.
     std::vector<std::string> incoming_ids() const;
 
+    // A committed message of incoming/: its envelope and bytes (at most `limit` octets).
+    util::Result<Envelope> read_envelope(const std::string& id) const;
+    util::Result<std::string> read_message(const std::string& id, std::size_t limit) const;
+    // Done with it (its successors are durable elsewhere): the .env (commit marker) goes
+    // first, then the .msg, then incoming/ is fsynced. Already gone is fine.
+    util::Status remove_incoming(const std::string& id);
+    // Moves a message the processor could not handle to corrupt/ beside <id>.reason.
+    util::Status quarantine(const std::string& id, const std::string& reason);
+
     const std::filesystem::path& root() const { return root_; }
     std::filesystem::path tmp_dir() const { return root_ / "tmp"; }
     std::filesystem::path incoming_dir() const { return root_ / "incoming"; }
     std::filesystem::path corrupt_dir() const { return root_ / "corrupt"; }
+    std::filesystem::path outgoing_dir() const { return root_ / "outgoing"; }
 
     Spool(Spool&& other) noexcept;
     Spool& operator=(Spool&&) = delete;

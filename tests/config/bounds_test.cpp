@@ -22,6 +22,7 @@ const Section kLimits{"  spool: var/spool\n", "  limits:\n", 7, "    ", "gateway
 // max_message_size may go down to 1KiB only with a header limit below it.
 const Section kSmallHeader{"  spool: var/spool\n", "  limits:\n    max_header_size: 1KiB\n", 8,
                            "    ", "gateway.limits."};
+const Section kGateway{"  spool: var/spool\n", "", 7, "  ", "gateway."};
 const Section kRelay{"  maildir: var/outbox\n", "", 10, "  ", "relay."};
 const Section kService{"    agents: [anne]\n", "", 20, "    ", "services[0]."};
 const Section kAgent{"    email: anne@staff.example.fr\n", "", 24, "    ", "agents[0]."};
@@ -87,11 +88,14 @@ std::vector<Bound> all_bounds() {
               "must be between 512 and 65536"),
         range(kLimits, "min_free_space", "", "0", "1TiB", "1025GiB", "must be between 0B and 1TiB"),
         range(kLimits, "shutdown_grace", "", "0s", "60m", "61m", "must be between 0s and 1h"),
+        range(kGateway, "processor_workers", "", "0", "64", "65", "must be between 0 and 64"),
         range(kLimits, "max_thread_keys", "0", "1", "1000", "1001",
               "must be between 1 and 1000"),
         range(kRelay, "workers", "0", "1", "256", "257", "must be between 1 and 256"),
         range(kRelay, "max_queue_lifetime", "59s", "1m", "365d", "366d",
               "must be between 1m and 365d"),
+        range(kRelay, "connect_timeout", "0s", "1s", "10m", "601s", "must be between 1s and 10m"),
+        range(kRelay, "timeout", "9s", "10s", "1h", "3601s", "must be between 10s and 1h"),
         range(kService, "response_days", "0", "1", "365", "366", "must be between 1 and 365"),
         range(kService, "reopen_days", "", "0", "730", "731",
               "must not exceed services[0].retention_days (730)"),

@@ -99,6 +99,8 @@ TEST(ConfigMinimal, GetsEveryDefault) {
     EXPECT_EQ(c.relay.workers, 4u);
     EXPECT_EQ(c.relay.retry, Relay{}.retry);
     EXPECT_EQ(c.relay.max_queue_lifetime, Seconds{5 * 86400});
+    EXPECT_EQ(c.relay.connect_timeout, Seconds{30});
+    EXPECT_EQ(c.relay.timeout, Seconds{300});
     EXPECT_FALSE(c.relay.username || c.relay.password_file || c.relay.url);
     EXPECT_EQ(c.organisation.language, "fr");
     EXPECT_EQ(c.organisation.holidays, "fr");

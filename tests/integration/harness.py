@@ -151,7 +151,7 @@ class Daemon:
     """One referentd with its own temporary directory. Use as a context manager or close()."""
 
     def __init__(self, limits=None, tls=False, wrapper=None, start=True, name="it",
-                 listen=None):
+                 listen=None, processor_workers=0, relay=None, agents=None):
         self.dir = tempfile.mkdtemp(prefix="referent-%s-" % name)
         self.spool = os.path.join(self.dir, "spool")
         self.config_path = os.path.join(self.dir, "referent.yaml")
@@ -165,6 +165,10 @@ class Daemon:
         self.wrapper = list(wrapper or [])
         self.listen = listen or [("127.0.0.1", 0, "smtp", "public"),
                                  ("127.0.0.1", 0, "lmtp", "internal")]
+        # 0 holds mail in incoming/ (the protocol tests read it there); the flow tests run it.
+        self.processor_workers = processor_workers
+        self.relay = relay or "{ maildir: %s/outbox }" % self.dir
+        self.agents = agents or [("helene", "Hélène Lefèvre", "helene@services." + CITIZEN_DOMAIN)]
         self.proc = None
         self._expected_exit = False
         self.ports = {}  # role -> port
@@ -197,19 +201,24 @@ class Daemon:
             "  secret_files: [%(secret)s]\n"
             "  spool: %(spool)s\n"
             "  limits: { %(lim)s }\n"
+            "  processor_workers: %(workers)d\n"
             "store: { sqlite: %(dir)s/referent.db }\n"
-            "relay: { maildir: %(dir)s/outbox }\n"
+            "relay: %(relay)s\n"
             "organisation: { name: Test, citizen_domain: %(cd)s, agent_domain: %(ad)s,"
             " templates: %(tpl)s }\n"
             "services:\n"
             "  - { id: etat-civil, name: État civil, address: %(svc)s, case_prefix: EC,"
-            " agents: [helene] }\n"
-            "agents:\n"
-            "  - { id: helene, name: Hélène Lefèvre, email: helene@services.%(cd)s }\n"
+            " agents: [%(agent_ids)s] }\n"
+            "agents:\n%(agents)s"
             "ops: { metrics_listen: \"\" }\n"
         ) % {"host": HOSTNAME, "listen": listen, "tls": tls, "dir": self.dir,
              "spool": self.spool, "lim": lim, "cd": CITIZEN_DOMAIN, "ad": AGENT_DOMAIN,
-             "svc": SERVICE, "tpl": os.path.join(REPO, "templates"), "secret": self.secret_path}
+             "svc": SERVICE, "tpl": os.path.join(REPO, "templates"), "secret": self.secret_path,
+             "workers": self.processor_workers, "relay": self.relay,
+             "agent_ids": ", ".join(a[0] for a in self.agents),
+             "agents": "".join("  - { id: %s, name: %s, title: Officier d'état civil,"
+                               " email: %s, phone: +33 1 23 45 67 89,"
+                               " hours: du lundi au vendredi }\n" % a for a in self.agents)}
 
     def write_config(self):
         with open(self.config_path, "w", encoding="utf-8") as f:

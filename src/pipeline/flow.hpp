@@ -1,0 +1,87 @@
+// pipeline/flow.hpp — PRIVATE to src/pipeline/: one inbound message on its way through.
+//
+// Contract: a Flow is built for one message read from incoming/; citizen() handles the
+// `public` listener's mail, agent() the `internal` one's. Each returns ok with the outbound
+// items to commit in `items`, or an Error: temporary (retry later), permanent (quarantine).
+// Each outbound message is recorded in the store (record_outbound, idempotent on its key)
+// before its item exists, and an item whose delivery a replay finds already done is not made.
+// Also here: the reply addresses (tokens) and the template contexts built from a case.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cases/case_store.hpp"
+#include "mail/classify.hpp"
+#include "mail/message.hpp"
+#include "pipeline/processor.hpp"
+#include "spool/envelope.hpp"
+
+namespace referent::pipeline {
+
+struct Inbound {
+    std::string spool_id;
+    std::string key;  // "<gateway hostname>/<spool id>": unique across gateways
+    spool::Envelope envelope;
+    std::string raw;
+    std::optional<mail::Message> message;  // nullopt: parse refused
+    std::string refusal;                   // why, when refused
+    mail::Classification cls;
+};
+
+class Flow {
+public:
+    Flow(const ProcessorDeps& deps, Inbound& in) : d_(deps), in_(in) {}
+
+    util::Status citizen();
+    util::Status agent();
+
+    std::vector<spool::OutgoingMessage> items;
+
+private:
+    struct Out {  // one outbound message for one recipient
+        std::string kind;
+        const cases::Case* case_ = nullptr;
+        std::string message_id;
+        std::string sender;  // From address, for the store
+        std::string subject;
+        std::string rcpt;
+        std::string bytes;
+        bool verp = false;  // mail to a citizen: the bounce token is the envelope sender
+    };
+    util::Status queue(const Out& o);
+    util::Status citizen_for(const config::Service& service,
+                             std::optional<cases::TokenClaims> token);
+    util::Status forward(const cases::InboundOutcome& o, const config::Service& service);
+    util::Status notice_to_citizen(mail::TemplateName name, const cases::InboundOutcome& o,
+                                   const config::Service& service);
+    util::Status bounce(const cases::TokenClaims& claims);
+    util::Status refuse_agent(std::optional<std::int64_t> case_id, const std::string& why);
+    std::string new_id(std::string_view what) const;  // deterministic Message-ID
+
+    const ProcessorDeps& d_;
+    Inbound& in_;
+    int next_item_ = 0;
+};
+
+// Addresses carrying reply tokens (token.hpp), and the service a recipient names.
+std::string local_part(std::string_view address);
+const config::Service* service_of(const config::Config& c, std::string_view rcpt);
+std::optional<std::string> subaddress(std::string_view rcpt);
+util::Result<std::string> citizen_reply_address(const config::Config& c, const cases::TokenKeys& k,
+                                                const cases::Case& kase);
+util::Result<std::string> agent_reply_address(const config::Config& c, const cases::TokenKeys& k,
+                                              const cases::Case& kase, std::uint32_t party);
+util::Result<std::string> bounce_address(const config::Config& c, const cases::TokenKeys& k,
+                                         const cases::Case& kase, std::int64_t delivery);
+// The configured agent whose email or alias is `address` (ASCII case-insensitive).
+const config::Agent* agent_by_address(const config::Config& c, std::string_view address);
+
+// What the templates may say about a case; `agent` may be null (the fallback mailbox: the
+// service speaks). `card_email`: where the reader should write.
+mail::TemplateContext context_for(const config::Config& c, const cases::Case& kase,
+                                  const config::Agent* agent, const std::string& card_email,
+                                  std::uint32_t earlier_messages, const std::string& subject);
+
+}  // namespace referent::pipeline

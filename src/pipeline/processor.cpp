@@ -1,0 +1,157 @@
+// The processor: see processor.hpp.
+#include "pipeline/processor.hpp"
+
+#include <exception>
+
+#include "mail/classify.hpp"
+#include "pipeline/flow.hpp"
+#include "util/cat.hpp"
+#include "util/log.hpp"
+
+namespace referent::pipeline {
+
+namespace {
+
+mail::ClassifyConfig classify_config(const config::Config& c) {
+    mail::ClassifyConfig k;
+    k.loop_token = c.gateway.hostname;
+    k.message_id_domain = c.gateway.hostname;
+    for (const config::Service& s : c.services) k.own_addresses.push_back(s.address);
+    k.own_domains = {c.organisation.agent_domain, c.gateway.hostname};
+    return k;
+}
+
+mail::ParseLimits parse_limits(const config::Limits& l) {
+    return {l.max_message_size, l.max_header_size, l.max_mime_depth, l.max_mime_parts};
+}
+
+}  // namespace
+
+Processor::Processor(ProcessorDeps deps) : deps_(std::move(deps)), outgoing_(*deps_.spool) {}
+
+Processor::~Processor() {
+    stop();
+}
+
+Result Processor::handle(const std::string& spool_id) {
+    const config::Config& c = *deps_.config;
+    Inbound in;
+    in.spool_id = spool_id;
+    in.key = util::cat(c.gateway.hostname, "/", spool_id);
+    auto env = deps_.spool->read_envelope(spool_id);
+    if (!env) {
+        if (env.error().is_temporary()) return Result::retry_later;
+        (void)deps_.spool->quarantine(spool_id, env.error().message);
+        return Result::quarantined;
+    }
+    in.envelope = std::move(env).value();
+    // The listener bounded the size already; the extra room is the Received header we added.
+    auto raw = deps_.spool->read_message(spool_id, c.gateway.limits.max_message_size + (64 << 10));
+    if (!raw) return raw.error().is_temporary() ? Result::retry_later : Result::quarantined;
+    in.raw = std::move(raw).value();
+    auto parsed = mail::parse(in.raw, parse_limits(c.gateway.limits));
+    const bool internal = in.envelope.role == "internal";
+    if (parsed) {
+        in.message = std::move(parsed).value();
+        mail::EnvelopeInfo e;
+        e.mail_from = in.envelope.mail_from;
+        e.recipients = in.envelope.recipients;
+        e.role = internal ? mail::ListenerRole::internal : mail::ListenerRole::public_;
+        in.cls = mail::classify(*in.message, e, classify_config(c));
+    } else {
+        in.refusal = parsed.refusal().reason;
+        in.cls.reason = util::cat("unparsed: ", in.refusal);
+    }
+    Flow flow(deps_, in);
+    util::Status st = internal ? flow.agent() : flow.citizen();
+    if (st) st = outgoing_.commit(flow.items);
+    if (!st) {
+        util::log_warning("pipeline", util::cat(spool_id, ": ", st.error().message));
+        if (st.error().is_temporary()) return Result::retry_later;
+        if (auto q = deps_.spool->quarantine(spool_id, st.error().message); !q)
+            return Result::retry_later;
+        return Result::quarantined;
+    }
+    if (auto rm = deps_.spool->remove_incoming(spool_id); !rm)
+        util::log_warning("pipeline", util::cat(spool_id, ": ", rm.error().message));
+    std::vector<std::string> ids;
+    for (const auto& m : flow.items) ids.push_back(m.item.id);
+    {
+        std::lock_guard lock(mu_);
+        stats_.items += ids.size();
+    }
+    if (!ids.empty() && deps_.on_outgoing) deps_.on_outgoing(ids);
+    return Result::done;
+}
+
+Result Processor::process(const std::string& spool_id) {
+    Result r = Result::retry_later;
+    try {
+        r = handle(spool_id);
+    } catch (const std::exception& e) {
+        // A bug met on this message: keep it for an operator, keep serving the others.
+        util::log_error("pipeline", util::cat(spool_id, ": ", e.what()));
+        r = deps_.spool->quarantine(spool_id, util::cat("processor: ", e.what()))
+                ? Result::quarantined
+                : Result::retry_later;
+    }
+    std::lock_guard lock(mu_);
+    if (r == Result::done) ++stats_.processed;
+    if (r == Result::retry_later) ++stats_.retried;
+    if (r == Result::quarantined) ++stats_.quarantined;
+    return r;
+}
+
+void Processor::start(unsigned workers) {
+    for (const std::string& id : deps_.spool->incoming_ids()) enqueue(id);
+    for (unsigned i = 0; i < workers; ++i) threads_.emplace_back([this] { run(); });
+}
+
+void Processor::enqueue(const std::string& spool_id) {
+    {
+        std::lock_guard lock(mu_);
+        if (stopping_ || !queued_.insert(spool_id).second) return;
+        queue_.push_back(spool_id);
+    }
+    cv_.notify_one();
+}
+
+void Processor::run() {
+    for (;;) {
+        std::string id;
+        {
+            std::unique_lock lock(mu_);
+            // A message left for later is tried again after a pause (a database restarting).
+            cv_.wait_for(lock, std::chrono::seconds(5),
+                         [this] { return stopping_ || !queue_.empty(); });
+            if (stopping_) return;
+            if (queue_.empty()) {
+                lock.unlock();
+                for (const std::string& left : deps_.spool->incoming_ids()) enqueue(left);
+                continue;
+            }
+            id = queue_.front();
+            queue_.pop_front();
+        }
+        process(id);
+        std::lock_guard lock(mu_);
+        queued_.erase(id);
+    }
+}
+
+void Processor::stop() {
+    {
+        std::lock_guard lock(mu_);
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+}
+
+Processor::Stats Processor::stats() const {
+    std::lock_guard lock(mu_);
+    return stats_;
+}
+
+}  // namespace referent::pipeline

@@ -1,0 +1,141 @@
+// The relay's queue: see queue_runner.hpp.
+#include "relay/queue_runner.hpp"
+
+#include "relay/retry.hpp"
+#include "util/cat.hpp"
+#include "util/log.hpp"
+
+namespace referent::relay {
+
+namespace {
+
+// The longest a worker sleeps without looking at the clock again (the injected clock may be
+// a test's, which nobody notifies when it moves).
+constexpr auto max_nap = std::chrono::seconds(1);
+
+}  // namespace
+
+QueueRunner::QueueRunner(QueueDeps deps) : deps_(std::move(deps)), outgoing_(*deps_.spool) {}
+
+QueueRunner::~QueueRunner() {
+    stop();
+}
+
+util::Status QueueRunner::start() {
+    if (auto r = outgoing_.recover(); !r) return r.error();
+    for (const std::string& id : outgoing_.ids()) {
+        auto item = outgoing_.item(id);
+        if (!item) {
+            util::log_warning("relay", util::cat(id, ": ", item.error().message));
+            continue;
+        }
+        schedule(id, item->next_attempt);
+    }
+    for (std::uint32_t i = 0; i < std::max<std::uint32_t>(1, deps_.relay.workers); ++i)
+        threads_.emplace_back([this] { run(); });
+    return {};
+}
+
+void QueueRunner::schedule(const std::string& id, std::chrono::system_clock::time_point when) {
+    {
+        std::lock_guard lock(mu_);
+        if (!known_.insert(id).second) return;
+        due_.emplace(when, id);
+        stats_.queued = known_.size();
+    }
+    cv_.notify_one();
+}
+
+void QueueRunner::add(const std::vector<std::string>& ids) {
+    for (const std::string& id : ids) schedule(id, deps_.clock->now());
+}
+
+void QueueRunner::run() {
+    auto transport = deps_.make_transport();
+    if (!transport) {
+        util::log_error("relay", util::cat("transport: ", transport.error().message));
+        return;
+    }
+    for (;;) {
+        std::string id;
+        {
+            std::unique_lock lock(mu_);
+            for (;;) {
+                if (stopping_) return;
+                if (!due_.empty() && due_.begin()->first <= deps_.clock->now()) break;
+                cv_.wait_for(lock, max_nap);
+            }
+            id = due_.begin()->second;
+            due_.erase(due_.begin());
+        }
+        attempt(**transport, id);
+    }
+}
+
+void QueueRunner::attempt(Transport& t, const std::string& id) {
+    auto forget = [this, &id] {
+        std::lock_guard lock(mu_);
+        known_.erase(id);
+        stats_.queued = known_.size();
+    };
+    auto item = outgoing_.item(id);
+    auto bytes = outgoing_.bytes(id, 1ull << 31);
+    if (!item || !bytes) {
+        util::log_warning("relay", util::cat(id, ": unreadable, left for an operator"));
+        return forget();
+    }
+    DeliveryResult r = t.deliver({id, item->mail_from, item->rcpt, *bytes});
+    const auto now = deps_.clock->now();
+    bool final = r.outcome != Outcome::temporary;
+    std::optional<std::chrono::seconds> delay;
+    if (!final) {
+        const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - item->created);
+        delay = next_attempt(deps_.relay, item->attempts + 1, age, *deps_.random);
+        if (!delay) {
+            final = true;
+            r.reply = util::cat(r.reply, " (given up after max_queue_lifetime)");
+            r.outcome = Outcome::permanent;
+        }
+    }
+    util::log_info("relay",
+                   util::cat(id, ": to=<", item->rcpt, "> status=", to_string(r.outcome),
+                             " attempts=", std::to_string(item->attempts + 1), " ", r.reply));
+    if (final) {
+        if (deps_.on_result) deps_.on_result(*item, r, true);
+        if (auto st = outgoing_.remove(id); !st)
+            util::log_warning("relay", util::cat(id, ": ", st.error().message));
+        {
+            std::lock_guard lock(mu_);
+            (r.outcome == Outcome::delivered ? stats_.delivered : stats_.failed)++;
+        }
+        return forget();
+    }
+    item->attempts += 1;
+    item->last_error = r.reply;
+    item->next_attempt = now + *delay;
+    if (auto st = outgoing_.update(*item); !st)
+        util::log_warning("relay", util::cat(id, ": ", st.error().message));
+    if (deps_.on_result) deps_.on_result(*item, r, false);
+    {
+        std::lock_guard lock(mu_);
+        ++stats_.deferred;
+        due_.emplace(item->next_attempt, id);
+    }
+}
+
+void QueueRunner::stop() {
+    {
+        std::lock_guard lock(mu_);
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& th : threads_) th.join();
+    threads_.clear();
+}
+
+QueueRunner::Stats QueueRunner::stats() const {
+    std::lock_guard lock(mu_);
+    return stats_;
+}
+
+}  // namespace referent::relay

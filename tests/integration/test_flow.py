@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""The whole flow over real sockets: a citizen writes, the referent receives the forward, answers
+from their own address, the citizen receives the answer under the referent's name, answers
+again, and the automatic cases (a stranger with a case tag, a forged agent reply, an agent's
+out-of-office, the bounce corpus) never reach anyone they must not.
+
+referentd runs from build/bin with SQLite in a temporary directory and its Maildir outbox
+(relay.maildir): each outbound message lands in outbox/<recipient>/new/.
+"""
+
+import email
+import email.policy
+import glob
+import os
+import re
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import CITIZEN_DOMAIN, SERVICE, DaemonTestCase, wait_until  # noqa: E402
+
+AGENT = "helene@services." + CITIZEN_DOMAIN
+CITIZEN = "elodie.marchand@example.org"
+CORPUS = os.path.join(harness.REPO, "..", "shared", "corpus", "bounces")
+
+
+def crlf(text):
+    return text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+
+
+def message(headers, body):
+    head = "".join("%s: %s\n" % h for h in headers)
+    data = crlf(head + "\n" + body)
+    return data.replace(b"\r\n.", b"\r\n..") + b"\r\n.\r\n"
+
+
+class FlowTests(DaemonTestCase):
+    daemon_kwargs = {"processor_workers": 1, "limits": {"idle_timeout": "30s"}}
+
+    def outbox(self, rcpt):
+        return sorted(glob.glob(os.path.join(self.daemon.dir, "outbox", rcpt.lower(), "new", "*")))
+
+    def wait_outbox(self, rcpt, n, what):
+        wait_until(lambda: len(self.outbox(rcpt)) >= n, 20, what)
+        path = self.outbox(rcpt)[n - 1]
+        with open(path, "rb") as f:
+            raw = f.read()
+        self.assertNotIn(b"\n", raw.replace(b"\r\n", b""), "not pure CRLF: " + path)
+        return email.message_from_bytes(raw, policy=email.policy.default), raw
+
+    def send_citizen(self, sender, subject, body, extra=(), rcpt=SERVICE, msgid=None):
+        headers = [("From", "Élodie Marchand <%s>" % sender if sender == CITIZEN else sender),
+                   ("To", SERVICE), ("Subject", subject),
+                   ("Message-ID", "<%s>" % (msgid or "%f@example.org" % time.time())),
+                   ("Date", "Sat, 28 Nov 2026 10:00:00 +0100"),
+                   ("MIME-Version", "1.0"), ("Content-Type", "text/plain; charset=utf-8"),
+                   ("Content-Transfer-Encoding", "8bit")] + list(extra)
+        c = self.connect()
+        r = c.send_message(message(headers, body), rcpts=(rcpt,), sender=sender)
+        self.assertEqual(r.code, 250, r.raw)
+
+    def send_agent(self, to, headers, body, sender=AGENT):
+        c = self.connect("internal")
+        c.ehlo(lmtp=True)
+        c.mail(sender)
+        c.rcpt(to)
+        c.data()
+        c.send(message(headers, body))
+        r = c.recv_reply()
+        self.assertEqual(r.code, 250, r.raw)
+
+    def test_1_to_3_citizen_referent_citizen(self):
+        year = time.strftime("%Y")
+        self.send_citizen(CITIZEN, "Demande d'acte de naissance",
+                          "Bonjour,\nje voudrais un acte de naissance.\nMerci", msgid="c1@example.org")
+        # 1. The referent gets the forward, the citizen the acknowledgement.
+        fwd, _ = self.wait_outbox(AGENT, 1, "the forward to the referent")
+        number = re.search(r"\[(EC-%s-\d{6})\]" % year, fwd["Subject"]).group(1)
+        self.assertIn("Élodie Marchand (%s)" % number, str(fwd["From"]))
+        reply_to = fwd["Reply-To"].addresses[0].addr_spec
+        self.assertTrue(reply_to.endswith("@" + harness.AGENT_DOMAIN), reply_to)
+        self.assertEqual(fwd["X-Referent-Case"], number)
+        self.assertIn("-- Referent %s --" % number, fwd.get_body(("plain",)).get_content())
+        ack, _ = self.wait_outbox(CITIZEN, 1, "the acknowledgement")
+        self.assertIn(number, ack["Subject"])
+        ack_text = ack.get_body(("plain",)).get_content()
+        self.assertIn("Hélène Lefèvre", ack_text)
+        self.assertEqual(ack["In-Reply-To"], "<c1@example.org>")
+        citizen_address = ack["Reply-To"].addresses[0].addr_spec
+        self.assertTrue(citizen_address.startswith("etat-civil+"), citizen_address)
+
+        # 2. The referent answers from their own address; the citizen gets it under their name.
+        quoted = "\n".join("> " + l for l in fwd.get_body(("plain",)).get_content().splitlines())
+        self.send_agent(reply_to, [("From", "Hélène Lefèvre <%s>" % AGENT), ("To", reply_to),
+                                   ("Subject", "RE: " + fwd["Subject"]),
+                                   ("Message-ID", "<a1@services.example>"),
+                                   ("In-Reply-To", fwd["Message-ID"]),
+                                   ("MIME-Version", "1.0"),
+                                   ("Content-Type", "text/plain; charset=utf-8"),
+                                   ("Content-Transfer-Encoding", "8bit")],
+                        "Bonjour,\nvotre acte est prêt.\n\n#interne payé en régie\n\n"
+                        "Le 28 nov. 2026, %s a écrit :\n%s\n" % (fwd["From"], quoted))
+        rep, raw = self.wait_outbox(CITIZEN, 2, "the rewritten reply")
+        self.assertIn("Hélène Lefèvre", str(rep["From"]))
+        self.assertEqual(rep["From"].addresses[0].addr_spec, citizen_address)
+        self.assertEqual(rep["In-Reply-To"], "<c1@example.org>")
+        text = rep.get_body(("plain",)).get_content()
+        self.assertIn("votre acte est prêt", text)
+        self.assertIn("+33 1 23 45 67 89", text)
+        self.assertNotIn("#interne", text)
+        self.assertNotIn("Referent %s" % number, text)
+        self.assertNotIn(harness.AGENT_DOMAIN.encode(), raw)
+        self.assertNotIn(b"services.example", raw)
+
+        # 3. The citizen answers: same case, same referent, no second acknowledgement.
+        self.send_citizen(CITIZEN, "Re: " + str(rep["Subject"]), "Merci !", rcpt=citizen_address,
+                          extra=[("In-Reply-To", rep["Message-ID"])], msgid="c2@example.org")
+        fwd2, _ = self.wait_outbox(AGENT, 2, "the second forward")
+        self.assertIn("[%s]" % number, fwd2["Subject"])
+        self.assertIn(fwd["Message-ID"], str(fwd2["References"]))
+        time.sleep(0.5)
+        self.assertEqual(len(self.outbox(CITIZEN)), 2, "a second acknowledgement was sent")
+
+        # 4. An unrelated mail from the same citizen: a new case, the same referent.
+        self.send_citizen(CITIZEN, "Autre chose", "Une autre demande.", msgid="c3@example.org")
+        fwd3, _ = self.wait_outbox(AGENT, 3, "the forward of the new case")
+        number3 = re.search(r"\[(EC-%s-\d{6})\]" % year, fwd3["Subject"]).group(1)
+        self.assertNotEqual(number3, number)
+
+        # 5. A stranger writing the case tag opens a case of their own.
+        self.send_citizen("mallory@evil.example", "[%s] je prends la suite" % number, "Hop",
+                          msgid="m1@evil.example")
+        ack_m, _ = self.wait_outbox("mallory@evil.example", 1, "the stranger's acknowledgement")
+        self.assertNotEqual(ack_m["X-Referent-Case"], number)
+        self.assertTrue(ack_m["Subject"].startswith("[%s]" % ack_m["X-Referent-Case"]))
+
+    def test_5_forged_agent_replies_reach_nobody(self):
+        self.send_citizen("jean@example.org", "Question", "Bonjour", msgid="j1@example.org")
+        fwd, _ = self.wait_outbox(AGENT, 1, "the forward")
+        reply_to = fwd["Reply-To"].addresses[0].addr_spec
+        base = [("To", reply_to), ("Subject", "RE: x"), ("MIME-Version", "1.0"),
+                ("Content-Type", "text/plain; charset=utf-8")]
+        mark = self.daemon.log_mark()
+        # From is not the agent; then the envelope sender is not.
+        self.send_agent(reply_to, [("From", "mallory@evil.example")] + base, "Réponse forgée",
+                        sender="mallory@evil.example")
+        self.send_agent(reply_to, [("From", AGENT)] + base, "Réponse forgée",
+                        sender="mallory@evil.example")
+        # The referent's out-of-office never reaches the citizen.
+        self.send_agent(reply_to, [("From", AGENT), ("Auto-Submitted", "auto-replied")] + base,
+                        "Je suis absente.")
+        for _ in range(3):
+            self.daemon.wait_for_log(r"agent reply refused", since=mark)
+            mark = self.daemon.log_mark()
+        time.sleep(0.5)
+        self.assertEqual(len(self.outbox("jean@example.org")), 1, "only the acknowledgement")
+
+    @unittest.skipUnless(os.path.isdir(CORPUS), "bounce corpus not found")
+    def test_bounce_corpus_opens_nothing(self):
+        files = sorted(glob.glob(os.path.join(CORPUS, "*.eml")))
+        self.assertTrue(files)
+        before = {d: len(os.listdir(os.path.join(self.daemon.dir, "outbox", d, "new")))
+                  for d in os.listdir(os.path.join(self.daemon.dir, "outbox"))} if os.path.isdir(
+            os.path.join(self.daemon.dir, "outbox")) else {}
+        c = self.connect()
+        c.ehlo()
+        for path in files:
+            with open(path, "rb") as f:
+                data = f.read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+            if not data.endswith(b"\r\n"):
+                data += b"\r\n"
+            data = data.replace(b"\r\n.", b"\r\n..") + b".\r\n"
+            c.mail("")
+            c.rcpt(SERVICE)
+            c.data()
+            c.send(data)
+            r = c.recv_reply()
+            self.assertIn(r.code, (250, 550, 554), "%s: %r" % (path, r.raw))
+        wait_until(lambda: not self.daemon.incoming_ids(), 60, "the processor to drain incoming/")
+        outbox = os.path.join(self.daemon.dir, "outbox")
+        for d in os.listdir(outbox) if os.path.isdir(outbox) else []:
+            n = len(os.listdir(os.path.join(outbox, d, "new")))
+            self.assertEqual(n, before.get(d, 0), "%s got mail from the bounce corpus" % d)
+
+
+if __name__ == "__main__":
+    harness.main()
