@@ -135,6 +135,9 @@ public:
     // In-Reply-To / References of the next reply.
     virtual util::Result<std::vector<std::string>> citizen_thread(std::int64_t case_id,
                                                                   std::size_t max) = 0;
+    // Automatic messages (every outbound kind but forward and reply) sent to `recipient`
+    // (ASCII case-insensitive) in the 24 hours before now: the notices' rate limit.
+    virtual util::Result<std::uint32_t> notices_sent(const std::string& recipient) = 0;
     virtual util::Status record_event(std::optional<std::int64_t> case_id, const std::string& kind,
                                       const std::string& detail) = 0;
 };

@@ -105,6 +105,7 @@ CREATE TABLE deliveries (
   updated_at BIGINT NOT NULL
 );
 CREATE INDEX deliveries_message ON deliveries (message_id);
+CREATE INDEX deliveries_recipient ON deliveries (lower(recipient));
 CREATE TABLE events (
   id {id},
   case_id BIGINT REFERENCES cases (id),

@@ -46,6 +46,7 @@ public:
     util::Result<CaseFile> case_file(const std::string& number) override;
     util::Result<std::vector<std::string>> citizen_thread(std::int64_t case_id,
                                                           std::size_t max) override;
+    util::Result<std::uint32_t> notices_sent(const std::string& recipient) override;
     util::Status record_event(std::optional<std::int64_t> case_id, const std::string& kind,
                               const std::string& detail) override;
 

@@ -203,6 +203,16 @@ util::Result<std::vector<std::string>> SqlCaseStore::citizen_thread(std::int64_t
     });
 }
 
+util::Result<std::uint32_t> SqlCaseStore::notices_sent(const std::string& recipient) {
+    return transaction<std::uint32_t>([&](Tx& tx) {
+        auto r = tx.one("SELECT COUNT(*) FROM deliveries d JOIN messages m ON m.id = "
+                        "d.message_id WHERE lower(d.recipient) = lower($1) AND m.direction = "
+                        "'out' AND m.kind NOT IN ('forward', 'reply') AND m.at > $2",
+                        {recipient, tx.now_s - 86400});
+        return static_cast<std::uint32_t>(r ? sql::as_int((*r)[0]) : 0);
+    });
+}
+
 util::Status SqlCaseStore::record_event(std::optional<std::int64_t> case_id,
                                         const std::string& kind, const std::string& detail) {
     util::Result<bool> r = transaction<bool>([&](Tx& tx) {

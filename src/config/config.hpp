@@ -50,6 +50,7 @@ struct Limits {
     std::uint64_t min_free_space = 64ull << 20;  // below this on the spool's disk: 452 at MAIL
     Seconds shutdown_grace{30};  // on SIGTERM, transactions in flight get this long to finish
     std::uint32_t max_thread_keys = 50;  // References ids and subject tags looked up per message
+    std::uint32_t max_notices_per_day = 5;  // automatic messages to one address in 24 hours
 };
 
 struct Gateway {

@@ -64,6 +64,7 @@ void read_limits(Reporter& r, const Field& f, Limits& l) {
     m.size("min_free_space", l.min_free_space, 0, TiB);
     m.duration("shutdown_grace", l.shutdown_grace, 0, 3600);
     m.count("max_thread_keys", l.max_thread_keys, 1, 1000);
+    m.count("max_notices_per_day", l.max_notices_per_day, 1, 1000);
 }
 
 void read_gateway(Reporter& r, const Field& f, Gateway& g) {

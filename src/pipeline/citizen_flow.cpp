@@ -123,10 +123,28 @@ util::Status Flow::forward(const cases::InboundOutcome& o, const config::Service
     return queue(out);
 }
 
+util::Result<bool> Flow::notice_limit_reached(const cases::Case& kase, const std::string& rcpt) {
+    auto sent = d_.store->notices_sent(rcpt);
+    if (!sent) return sent.error();
+    const std::uint32_t cap = d_.config->gateway.limits.max_notices_per_day;
+    if (*sent < cap) return false;
+    util::log_info("pipeline", util::cat(in_.spool_id, ": notice to ", kase.number,
+                                         " withheld: max_notices_per_day reached"));
+    if (auto st = d_.store->record_event(kase.id, "rate_limited",
+                                         util::cat("automatic messages to this address in 24 h: ",
+                                                   std::to_string(*sent)));
+        !st)
+        return st.error();
+    return true;
+}
+
 util::Status Flow::notice_to_citizen(mail::TemplateName name, const cases::InboundOutcome& o,
                                      const config::Service& service) {
     const config::Config& c = *d_.config;
     const cases::Case& kase = *o.case_;
+    auto limited = notice_limit_reached(kase, kase.citizen.address);
+    if (!limited) return limited.error();
+    if (*limited) return {};
     auto reply = citizen_reply_address(c, *d_.keys, kase);
     if (!reply) return reply.error();
     const config::Agent* referent = c.find_agent(kase.referent);
@@ -183,6 +201,9 @@ util::Status Flow::bounce(const cases::TokenClaims& claims) {
     const config::Agent* referent = c.find_agent((*kase)->referent);
     const config::Service* service = c.find_service((*kase)->service);
     if (!referent || !service) return {};
+    auto limited = notice_limit_reached(**kase, referent->email);
+    if (!limited) return limited.error();
+    if (*limited) return {};
     mail::TemplateContext t = context_for(c, **kase, referent, referent->email, 0,
                                           in_.message ? in_.message->subject() : "");
     t.failure = mail::FailureInfo{(*kase)->citizen.address, report.status, report.diagnostic_code};

@@ -57,6 +57,8 @@ private:
     util::Status notice_to_citizen(mail::TemplateName name, const cases::InboundOutcome& o,
                                    const config::Service& service);
     util::Status bounce(const cases::TokenClaims& claims);
+    // True (and logged) when `rcpt` already got limits.max_notices_per_day automatic messages.
+    util::Result<bool> notice_limit_reached(const cases::Case& kase, const std::string& rcpt);
     util::Status refuse_agent(std::optional<std::int64_t> case_id, const std::string& why);
     std::string new_id(std::string_view what) const;  // deterministic Message-ID
 

@@ -351,6 +351,13 @@ TEST_P(CaseStoreContract, OutboundRecordsAreIdempotentAndThreadTheCase) {
     InboundOutcome n = record(r);
     EXPECT_EQ(n.rule, ThreadRule::reference);
     EXPECT_EQ(n.earlier_forwards, (std::vector<std::string>{"fwd-1@gw.example"}));
+    EXPECT_EQ(*store_->notices_sent("ELODIE@example.fr"), 0u);  // a reply is no notice
+    OutboundRequest ack{"s1/ack/elodie", first.case_->id, "acknowledgement", "ack-1@gw.example",
+                        "etat-civil@mairie.example.fr", "[EC] x", {"elodie@example.fr"}, "b"};
+    ASSERT_TRUE(store_->record_outbound(ack).ok());
+    EXPECT_EQ(*store_->notices_sent("ELODIE@example.fr"), 1u);
+    clock_.advance(hours(25));
+    EXPECT_EQ(*store_->notices_sent("elodie@example.fr"), 0u);
     auto ids = store_->citizen_thread(first.case_->id, 10);
     EXPECT_EQ(*ids, (std::vector<std::string>{"s1@client.example", "rep-1@gw.example",
                                               "s2@client.example"}));

@@ -276,8 +276,11 @@ TEST_P(RelayAnswer, BecomesTheRightOutcome) {
     EXPECT_TRUE(contains(r.reply, c.reply)) << r.reply;
 }
 
-INSTANTIATE_TEST_SUITE_P(Table, RelayAnswer, ::testing::ValuesIn(answer_cases()),
-                         [](const auto& info) { return info.param.name; });
+std::string answer_name(const ::testing::TestParamInfo<AnswerCase>& p) {
+    return p.param.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, RelayAnswer, ::testing::ValuesIn(answer_cases()), answer_name);
 
 // --- connections that fail, and the bounds ---------------------------------------------------
 
