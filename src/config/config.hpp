@@ -78,8 +78,8 @@ struct Relay {
     std::vector<Seconds> retry{Seconds{60}, Seconds{300}, Seconds{900}, Seconds{1800},
                                Seconds{3600}};
     Seconds max_queue_lifetime{5 * 24 * 3600};
-    Seconds connect_timeout{30};  // to open the connection to the relay (TCP, then TLS)
-    Seconds timeout{300};         // the whole SMTP transaction of one message
+    Seconds connect_timeout{30};         // until the relay is ready for MAIL (TCP, EHLO, TLS, AUTH)
+    Seconds timeout{300};                // the whole SMTP transaction of one message
     std::optional<std::string> maildir;  // instead of url
 };
 

@@ -85,6 +85,7 @@ Node to_node(const TemplateContext& ctx) {
     const AbsenceInfo absence = ctx.absence.value_or(AbsenceInfo{});
     const FailureInfo failure = ctx.failure.value_or(FailureInfo{});
     const auto reason = ctx.handover.value_or(HandoverInfo{}).reason;
+    const RefusalInfo refusal = ctx.refusal.value_or(RefusalInfo{});
     return object({
         {"organisation", object({{"name", value(ctx.organisation.name)},
                                  {"postal_address", value(ctx.organisation.postal_address)}})},
@@ -108,6 +109,9 @@ Node to_node(const TemplateContext& ctx) {
                              {"absence", flag(reason == HandoverReason::absence)},
                              {"departure", flag(reason == HandoverReason::departure)}},
                             ctx.handover.has_value())},
+        {"refusal", object({{"reason", value(refusal.reason)},
+                            {"referent", value(refusal.referent)}},
+                           ctx.refusal.has_value())},
     });
 }
 

@@ -38,7 +38,7 @@ namespace referent::mail {
 // Parts of TemplateContext each template may use (others are unknown names for it):
 //   every template: organisation, service, agent, case (case_ required except for signature)
 //   forward_banner: + marker {begin, end}     handover: + handover    absence: + absence
-//   delivery_failure: + failure
+//   delivery_failure: + failure             reply_refused: + refusal
 enum class TemplateName {
     signature,         // the referent's card appended to replies to citizens
     forward_banner,    // atop a citizen's message forwarded to the referent
@@ -48,12 +48,13 @@ enum class TemplateName {
     delivery_failure,  // to an agent: the reply to a citizen bounced
     reminder,          // to the referent: the answer is due soon
     escalation,        // to the service's manager: the answer is overdue
+    reply_refused,     // to an agent: their reply did not go to the citizen, and why
 };
 
-inline constexpr std::array<TemplateName, 8> all_template_names{
-    TemplateName::signature, TemplateName::forward_banner, TemplateName::acknowledgement,
-    TemplateName::handover,  TemplateName::absence,        TemplateName::delivery_failure,
-    TemplateName::reminder,  TemplateName::escalation};
+inline constexpr std::array<TemplateName, 9> all_template_names{
+    TemplateName::signature,        TemplateName::forward_banner, TemplateName::acknowledgement,
+    TemplateName::handover,         TemplateName::absence,        TemplateName::delivery_failure,
+    TemplateName::reminder,         TemplateName::escalation,     TemplateName::reply_refused};
 
 std::string_view template_stem(TemplateName name);  // "forward_banner"
 bool has_subject(TemplateName name);                // the notices, not signature or banner

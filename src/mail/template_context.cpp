@@ -101,6 +101,9 @@ TemplateContext sample_context(std::string_view language, Sample sample) {
     ctx.failure = FailureInfo{"paul.durand@example.org", "5.1.1",
                               "smtp; 550 5.1.1 <paul.durand@example.org>: user unknown"};
     ctx.handover = HandoverInfo{full ? HandoverReason::reassigned : HandoverReason::absence};
+    ctx.refusal = RefusalInfo{language == "fr" ? "le dossier a changé de référent."
+                                               : "the case has a new referent.",
+                              full ? "Marc Petit" : ""};
     return ctx;
 }
 

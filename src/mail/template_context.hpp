@@ -76,6 +76,12 @@ struct HandoverInfo {
     HandoverReason reason = HandoverReason::reassigned;
 };
 
+// Why an agent's reply did not go to the citizen (reply_refused).
+struct RefusalInfo {
+    std::string reason;    // one sentence, in the organisation's language
+    std::string referent;  // the case's referent today, when the sender no longer is; may be ""
+};
+
 struct TemplateContext {
     OrganisationInfo organisation;
     ServiceInfo service;
@@ -85,6 +91,7 @@ struct TemplateContext {
     std::optional<AbsenceInfo> absence;
     std::optional<FailureInfo> failure;
     std::optional<HandoverInfo> handover;
+    std::optional<RefusalInfo> refusal;
 };
 
 enum class Sample {

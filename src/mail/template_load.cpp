@@ -28,10 +28,12 @@ constexpr std::array<TemplateSpec, all_template_names.size()> specs{{
      part_case | part_failure},
     {TemplateName::reminder, "reminder", true, part_case, part_case},
     {TemplateName::escalation, "escalation", true, part_case, part_case},
+    {TemplateName::reply_refused, "reply_refused", true, part_case | part_refusal,
+     part_case | part_refusal},
 }};
 
 // Top-level names of the context and the part that brings each (0: always there).
-constexpr std::array<std::pair<std::string_view, unsigned>, 8> roots{{
+constexpr std::array<std::pair<std::string_view, unsigned>, 9> roots{{
     {"organisation", 0},
     {"service", 0},
     {"agent", 0},
@@ -40,6 +42,7 @@ constexpr std::array<std::pair<std::string_view, unsigned>, 8> roots{{
     {"absence", part_absence},
     {"failure", part_failure},
     {"handover", part_handover},
+    {"refusal", part_refusal},
 }};
 
 NameSchema schema_for(unsigned allowed) {
@@ -153,7 +156,8 @@ void require_parts(TemplateName name, const TemplateContext& ctx) {
     const bool ok = ((need & part_case) == 0 || ctx.case_) &&
                     ((need & part_absence) == 0 || ctx.absence) &&
                     ((need & part_failure) == 0 || ctx.failure) &&
-                    ((need & part_handover) == 0 || ctx.handover);
+                    ((need & part_handover) == 0 || ctx.handover) &&
+                    ((need & part_refusal) == 0 || ctx.refusal);
     if (!ok) {
         template_bug(std::string(template_stem(name)).append(" rendered without a part it needs"));
     }

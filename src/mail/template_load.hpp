@@ -27,6 +27,7 @@ enum Part : unsigned {
     part_absence = 1u << 2,
     part_failure = 1u << 3,
     part_handover = 1u << 4,
+    part_refusal = 1u << 5,
 };
 
 struct TemplateSpec {

@@ -130,9 +130,9 @@ util::Result<bool> Flow::notice_limit_reached(const cases::Case& kase, const std
     if (*sent < cap) return false;
     util::log_info("pipeline", util::cat(in_.spool_id, ": notice to ", kase.number,
                                          " withheld: max_notices_per_day reached"));
-    if (auto st = d_.store->record_event(kase.id, "rate_limited",
-                                         util::cat("automatic messages to this address in 24 h: ",
-                                                   std::to_string(*sent)));
+    if (auto st = d_.store->record_event(
+            kase.id, "rate_limited",
+            util::cat("automatic messages to this address in 24 h: ", std::to_string(*sent)));
         !st)
         return st.error();
     return true;

@@ -59,7 +59,12 @@ private:
     util::Status bounce(const cases::TokenClaims& claims);
     // True (and logged) when `rcpt` already got limits.max_notices_per_day automatic messages.
     util::Result<bool> notice_limit_reached(const cases::Case& kase, const std::string& rcpt);
-    util::Status refuse_agent(std::optional<std::int64_t> case_id, const std::string& why);
+    // Records why an agent's message did not go to the citizen; when `notify` names the
+    // configured agent who sent it (and the message is no automatic one), that agent gets one
+    // reply_refused notice with `sentence` (organisation language) and `referent`.
+    util::Status refuse_agent(std::optional<std::int64_t> case_id, const std::string& why,
+                              const config::Agent* notify = nullptr,
+                              const std::string& sentence = "", const std::string& referent = "");
     std::string new_id(std::string_view what) const;  // deterministic Message-ID
 
     const ProcessorDeps& d_;

@@ -2,16 +2,17 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
 #include <string_view>
+#include <vector>
 
 #include "relay/outbound_check.hpp"
 #include "util/cat.hpp"
@@ -22,7 +23,6 @@ namespace {
 
 constexpr std::size_t kMaxPassword = 4096;
 constexpr std::size_t kMaxReplyShown = 512;  // octets of a relay's reply kept for the log
-constexpr std::chrono::milliseconds kQuitGrace{500};
 
 // curl_global_init is not thread-safe and must run once before any handle exists.
 CURLcode global_init() {
@@ -82,7 +82,9 @@ std::string url_with_ehlo(std::string_view url, std::string_view ehlo) {
     static constexpr char kHex[] = "0123456789ABCDEF";
     for (char c : ehlo) {
         const auto u = static_cast<unsigned char>(c);
-        if (std::isalnum(u) || c == '.' || c == '-' || c == '_') {
+        const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                           (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+        if (plain) {
             out += c;
         } else {
             out += '%';
@@ -155,9 +157,8 @@ private:
         for (char& c : last_reply_)
             if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
         code_ = 0;
-        if (line.size() >= 3 && std::all_of(line.begin(), line.begin() + 3, [](char c) {
-                return c >= '0' && c <= '9';
-            }))
+        if (line.size() >= 3 && std::all_of(line.begin(), line.begin() + 3,
+                                            [](char c) { return c >= '0' && c <= '9'; }))
             code_ = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
     }
 
@@ -187,14 +188,29 @@ size_t on_read(char* buffer, size_t size, size_t nitems, void* userp) {
     return n;
 }
 
-using Deadline = std::chrono::steady_clock::time_point;
+// The sockets of the handle's connections (the connection cache holds at most one: the relay's).
+// After a failed transfer libcurl keeps the connection to say QUIT later, waiting for the
+// answer up to relay.timeout again: a relay that stalls would hold a worker twice as long.
+// Shutting the socket down first makes that QUIT fail at once; the connection was done anyway.
+struct Sockets {
+    std::vector<curl_socket_t> open;
 
-// libcurl bounds the transaction by relay.timeout, but then says QUIT on the failed
-// connection and waits for the answer up to the response timeout again: a relay that stalls
-// would hold a worker twice as long. Past the deadline this cuts that wait (libcurl calls it
-// at least once a second while blocked).
-int on_progress(void* userp, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-    return std::chrono::steady_clock::now() > *static_cast<const Deadline*>(userp) ? 1 : 0;
+    void shut_down() const {
+        for (curl_socket_t fd : open) ::shutdown(fd, SHUT_RDWR);
+    }
+};
+
+curl_socket_t on_open_socket(void* userp, curlsocktype, curl_sockaddr* address) {
+    const curl_socket_t fd =
+        ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+    if (fd >= 0) static_cast<Sockets*>(userp)->open.push_back(fd);
+    return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
+
+int on_close_socket(void* userp, curl_socket_t fd) {
+    auto& open = static_cast<Sockets*>(userp)->open;
+    open.erase(std::remove(open.begin(), open.end(), fd), open.end());
+    return ::close(fd);
 }
 
 long millis(std::chrono::seconds s) {
@@ -240,7 +256,7 @@ struct CurlTransport::State {
     std::array<char, CURL_ERROR_SIZE> error{};
     Upload upload;
     Trace trace;
-    Deadline deadline;
+    Sockets sockets;
 
     State() = default;
     State(const State&) = delete;
@@ -277,9 +293,10 @@ struct CurlTransport::State {
         check(curl_easy_setopt(easy, CURLOPT_UPLOAD, 1L));
         check(curl_easy_setopt(easy, CURLOPT_READFUNCTION, on_read));
         check(curl_easy_setopt(easy, CURLOPT_READDATA, &upload));
-        check(curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L));
-        check(curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, on_progress));
-        check(curl_easy_setopt(easy, CURLOPT_XFERINFODATA, &deadline));
+        check(curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, on_open_socket));
+        check(curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, &sockets));
+        check(curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket));
+        check(curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, &sockets));
         check(curl_easy_setopt(easy, CURLOPT_DEBUGFUNCTION, on_debug));
         check(curl_easy_setopt(easy, CURLOPT_DEBUGDATA, &trace));
         check(curl_easy_setopt(easy, CURLOPT_VERBOSE, 1L));  // feeds on_debug, prints nothing
@@ -309,8 +326,6 @@ DeliveryResult CurlTransport::deliver(const OutboundMessage& m) {
     s.upload = Upload{m.bytes, 0};
     s.trace = Trace{};
     s.error[0] = '\0';
-    // libcurl's own timeout fires first; this one only cuts the wait for QUIT that follows.
-    s.deadline = std::chrono::steady_clock::now() + s.settings.timeout + kQuitGrace;
     const std::string from = util::cat("<", m.mail_from, ">");  // "<>": the null sender
     const std::string to = util::cat("<", m.rcpt, ">");
     std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> rcpt(
@@ -324,6 +339,7 @@ DeliveryResult CurlTransport::deliver(const OutboundMessage& m) {
     if (rc == CURLE_OK) rc = curl_easy_perform(s.easy);
     // The list dies with this call: the handle must not keep pointing at it.
     curl_easy_setopt(s.easy, CURLOPT_MAIL_RCPT, static_cast<curl_slist*>(nullptr));
+    if (rc != CURLE_OK) s.sockets.shut_down();
     DeliveryResult result = outcome_of(rc, s.trace, s.error.data());
     if (rc != CURLE_OK && s.trace.code() == 0) {
         long code = 0;  // what libcurl saw if the trace did not (it always should)

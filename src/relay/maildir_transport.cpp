@@ -19,12 +19,13 @@ namespace referent::relay {
 namespace {
 
 constexpr std::size_t kMaxName = 255;  // NAME_MAX of the usual file systems
-constexpr int kNameTries = 16;         // O_EXCL collisions tolerated (a clock set back, a pid reused)
+constexpr int kNameTries = 16;  // O_EXCL collisions tolerated (a clock set back, a pid reused)
 
 std::atomic<std::uint64_t> g_delivery_counter{0};
 
 util::Error sys_error(std::string_view call, std::string_view shown, int err) {
-    return util::Error::temporary(util::cat("maildir: ", call, " ", shown, ": ", std::strerror(err)));
+    return util::Error::temporary(
+        util::cat("maildir: ", call, " ", shown, ": ", std::strerror(err)));
 }
 
 class Fd {
@@ -133,16 +134,14 @@ util::Status make_dirs(const std::string& path) {
 
 }  // namespace
 
-MaildirTransport::MaildirTransport(std::string root, std::string hostname,
-                                   const util::Clock& clock)
+MaildirTransport::MaildirTransport(std::string root, std::string hostname, const util::Clock& clock)
     : root_(std::move(root)), hostname_(escaped_hostname(hostname)), clock_(clock) {}
 
 DeliveryResult MaildirTransport::deliver(const OutboundMessage& m) {
     if (auto refused = refusal(m)) return *refused;
     if (auto why = unsafe_directory_name(m.rcpt))
-        return {Outcome::permanent,
-                util::cat("refused before writing: the recipient address ", *why,
-                          ", so it cannot name a Maildir")};
+        return {Outcome::permanent, util::cat("refused before writing: the recipient address ",
+                                              *why, ", so it cannot name a Maildir")};
     const std::string box = util::cat(root_, "/", ascii_lower(m.rcpt));
     if (auto s = write_into(box, m.bytes); !s) return {Outcome::temporary, s.error().message};
     return {Outcome::delivered, "written into the recipient's Maildir new/"};

@@ -28,8 +28,7 @@ std::chrono::seconds jittered(std::chrono::seconds base, util::Random& random) {
 
 }  // namespace
 
-std::optional<std::chrono::seconds> next_attempt(const config::Relay& relay,
-                                                 std::uint32_t attempts,
+std::optional<std::chrono::seconds> next_attempt(const config::Relay& relay, std::uint32_t attempts,
                                                  std::chrono::seconds age, util::Random& random) {
     if (relay.retry.empty()) return std::nullopt;  // load() never yields one; a struct may
     // attempts 0 (nothing failed yet) is read as 1: the first interval.

@@ -151,7 +151,8 @@ class Daemon:
     """One referentd with its own temporary directory. Use as a context manager or close()."""
 
     def __init__(self, limits=None, tls=False, wrapper=None, start=True, name="it",
-                 listen=None, processor_workers=0, relay=None, agents=None):
+                 listen=None, processor_workers=0, relay=None, agents=None,
+                 service_agents=None, trusted_authserv_ids=()):
         self.dir = tempfile.mkdtemp(prefix="referent-%s-" % name)
         self.spool = os.path.join(self.dir, "spool")
         self.config_path = os.path.join(self.dir, "referent.yaml")
@@ -169,6 +170,8 @@ class Daemon:
         self.processor_workers = processor_workers
         self.relay = relay or "{ maildir: %s/outbox }" % self.dir
         self.agents = agents or [("helene", "Hélène Lefèvre", "helene@services." + CITIZEN_DOMAIN)]
+        self.service_agents = service_agents or [a[0] for a in self.agents]
+        self.trusted = list(trusted_authserv_ids)
         self.proc = None
         self._expected_exit = False
         self.ports = {}  # role -> port
@@ -199,6 +202,7 @@ class Daemon:
             "  listen:\n%(listen)s\n"
             "%(tls)s"
             "  secret_files: [%(secret)s]\n"
+            "%(trusted)s"
             "  spool: %(spool)s\n"
             "  limits: { %(lim)s }\n"
             "  processor_workers: %(workers)d\n"
@@ -215,7 +219,9 @@ class Daemon:
              "spool": self.spool, "lim": lim, "cd": CITIZEN_DOMAIN, "ad": AGENT_DOMAIN,
              "svc": SERVICE, "tpl": os.path.join(REPO, "templates"), "secret": self.secret_path,
              "workers": self.processor_workers, "relay": self.relay,
-             "agent_ids": ", ".join(a[0] for a in self.agents),
+             "trusted": ("  trusted_authserv_ids: [%s]\n" % ", ".join(self.trusted)
+                         if self.trusted else ""),
+             "agent_ids": ", ".join(self.service_agents),
              "agents": "".join("  - { id: %s, name: %s, title: Officier d'état civil,"
                                " email: %s, phone: +33 1 23 45 67 89,"
                                " hours: du lundi au vendredi }\n" % a for a in self.agents)}

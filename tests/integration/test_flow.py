@@ -22,6 +22,7 @@ import harness  # noqa: E402
 from harness import CITIZEN_DOMAIN, SERVICE, DaemonTestCase, wait_until  # noqa: E402
 
 AGENT = "helene@services." + CITIZEN_DOMAIN
+COLLEAGUE = "paul@services." + CITIZEN_DOMAIN
 CITIZEN = "elodie.marchand@example.org"
 CORPUS = os.path.join(harness.REPO, "..", "shared", "corpus", "bounces")
 
@@ -37,7 +38,11 @@ def message(headers, body):
 
 
 class FlowTests(DaemonTestCase):
-    daemon_kwargs = {"processor_workers": 1, "limits": {"idle_timeout": "30s"}}
+    # Paul is an agent of the organisation but not of this service: a colleague not on the case.
+    daemon_kwargs = {"processor_workers": 1, "limits": {"idle_timeout": "30s"},
+                     "agents": [("helene", "Hélène Lefèvre", "helene@services." + CITIZEN_DOMAIN),
+                                ("paul", "Paul Colin", COLLEAGUE)],
+                     "service_agents": ["helene"]}
 
     def setUp(self):
         super().setUp()
@@ -160,9 +165,20 @@ class FlowTests(DaemonTestCase):
         # The referent's out-of-office never reaches the citizen.
         self.send_agent(reply_to, [("From", AGENT), ("Auto-Submitted", "auto-replied")] + base,
                         "Je suis absente.")
+        # A colleague who is not on the case answers with Hélène's reply address.
+        self.send_agent(reply_to, [("From", "Paul Colin <%s>" % COLLEAGUE)] + base,
+                        "Je réponds à sa place.", sender=COLLEAGUE)
         wait_until(lambda: sum("agent reply refused" in l
-                               for l in self.daemon.lines[mark:]) >= 3, 20, "three refusals")
+                               for l in self.daemon.lines[mark:]) >= 4, 20, "four refusals")
+        # Only the colleague hears why (one notice); unknown senders and automatic messages get
+        # nothing, and nothing reached the citizen.
+        notice, _ = self.wait_outbox(COLLEAGUE, 1, "the refusal notice to the colleague")
+        self.assertIn("non transmise", notice["Subject"])
+        self.assertIn("un autre agent", notice.get_body(("plain",)).get_content())
         time.sleep(0.5)
+        self.assertEqual(len(self.outbox(COLLEAGUE)), 1)
+        self.assertEqual(self.outbox("mallory@evil.example"), [])
+        self.assertEqual(len(self.outbox(AGENT)), 1, "only the forward")
         self.assertEqual(len(self.outbox("jean@example.org")), 1, "only the acknowledgement")
 
     def test_9_auto_responders_stop_at_the_daily_cap(self):
@@ -198,6 +214,49 @@ class FlowTests(DaemonTestCase):
         time.sleep(0.5)
         self.assertEqual([f for f in self.all_outbox() if f not in self.earlier], [],
                          "the bounce corpus made the gateway send mail")
+
+
+class AuthenticatedRepliesTests(FlowTests):
+    """With trusted_authserv_ids, an agent's reply goes out only when our MX's topmost
+    Authentication-Results says DKIM or DMARC passed for the agent's own domain."""
+
+    daemon_kwargs = dict(FlowTests.daemon_kwargs, trusted_authserv_ids=["mx.test.example"])
+
+    # The inherited scenarios would need the header on every reply: run only this one.
+    test_1_to_3_citizen_referent_citizen = None
+    test_5_forged_agent_replies_reach_nobody = None
+    test_9_auto_responders_stop_at_the_daily_cap = None
+    test_bounce_corpus_opens_nothing = None
+
+    def test_authentication_results(self):
+        self.send_citizen("anne@example.org", "Question", "Bonjour", msgid="an1@example.org")
+        fwd, _ = self.wait_outbox(AGENT, 1, "the forward")
+        reply_to = fwd["Reply-To"].addresses[0].addr_spec
+        base = [("From", "Hélène Lefèvre <%s>" % AGENT), ("To", reply_to), ("Subject", "RE: x"),
+                ("MIME-Version", "1.0"), ("Content-Type", "text/plain; charset=utf-8")]
+        domain = AGENT.split("@")[1]
+        refused = [
+            [],  # no header at all
+            [("Authentication-Results", "mx.test.example; dkim=pass header.d=evil.example")],
+            [("Authentication-Results", "mx.test.example; dkim=fail header.d=%s" % domain)],
+            [("Authentication-Results", "evil.example; dkim=pass header.d=%s" % domain),
+             ("Authentication-Results", "mx.test.example; dkim=pass header.d=%s" % domain)],
+        ]
+        mark = self.daemon.log_mark()
+        for extra in refused:
+            self.send_agent(reply_to, extra + base, "Réponse")
+        wait_until(lambda: sum("agent reply refused" in l
+                               for l in self.daemon.lines[mark:]) >= len(refused), 20,
+                   "the refusals")
+        self.assertEqual(len(self.outbox("anne@example.org")), 1, "only the acknowledgement")
+        self.send_agent(reply_to, [("Authentication-Results",
+                                    "mx.test.example; spf=pass smtp.mailfrom=%s;"
+                                    " dkim=pass header.d=%s header.s=sel" % (domain, domain))]
+                        + base, "Réponse authentifiée")
+        rep, _ = self.wait_outbox("anne@example.org", 2, "the authenticated reply")
+        self.assertIn("Réponse authentifiée", rep.get_body(("plain",)).get_content())
+        notices = self.outbox(AGENT)[1:]
+        self.assertEqual(len(notices), len(refused), "one refusal notice per refused reply")
 
 
 if __name__ == "__main__":

@@ -250,8 +250,9 @@ TEST(TemplateSetTest, AnonymousAgentNameAppearsNowhere) {
                         << *out;
                 }
             }
-            const bool to_agent =
-                name == TemplateName::delivery_failure || name == TemplateName::reminder;
+            const bool to_agent = name == TemplateName::delivery_failure ||
+                                  name == TemplateName::reminder ||
+                                  name == TemplateName::reply_refused;
             if (!to_agent) {  // to a citizen or a manager: the service speaks
                 EXPECT_TRUE(has(got.text + got.html, "Service État civil")) << template_stem(name);
             }

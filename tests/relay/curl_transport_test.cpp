@@ -176,6 +176,17 @@ TEST(CurlTransport, TwoMebibytesWithDotLinesArriveExactly) {
     EXPECT_EQ(got[0].mail_params, "SIZE=" + std::to_string(bytes.size()));
 }
 
+// SMTP needs the data to end with a line end: libcurl adds the CRLF the last line lacks.
+TEST(CurlTransport, LastLineWithoutCrlfGetsOne) {
+    SmtpServer server;
+    auto transport = make(relay_for(server));
+    ASSERT_TRUE(transport);
+    EXPECT_EQ(transport->deliver(message("Subject: x\r\n\r\nno line end")).outcome,
+              Outcome::delivered);
+    ASSERT_EQ(server.messages().size(), 1u);
+    EXPECT_EQ(server.messages()[0].data, "Subject: x\r\n\r\nno line end\r\n");
+}
+
 TEST(CurlTransport, ReusesOneConnectionForManyMessages) {
     SmtpServer server;
     auto transport = make(relay_for(server));
@@ -231,28 +242,55 @@ std::vector<AnswerCase> answer_cases() {
     const Outcome temp = Outcome::temporary;
     const Outcome perm = Outcome::permanent;
     return {
-        {"rcpt_450", At::rcpt, {"450 4.2.1 Mailbox busy"}, temp,
+        {"rcpt_450",
+         At::rcpt,
+         {"450 4.2.1 Mailbox busy"},
+         temp,
          "450 4.2.1 Mailbox busy (reply to RCPT)"},
-        {"rcpt_550", At::rcpt, {"550 5.1.1 <citoyen@example.net>: unknown user"}, perm,
+        {"rcpt_550",
+         At::rcpt,
+         {"550 5.1.1 <citoyen@example.net>: unknown user"},
+         perm,
          "550 5.1.1 <citoyen@example.net>: unknown user (reply to RCPT)"},
         {"mail_451", At::mail, {"451 4.3.0 Try again later"}, temp, "451 4.3.0"},
-        {"mail_553", At::mail, {"553 5.7.1 Sender address rejected"}, perm,
+        {"mail_553",
+         At::mail,
+         {"553 5.7.1 Sender address rejected"},
+         perm,
          "553 5.7.1 Sender address rejected (reply to MAIL)"},
         // Authentication required: the gateway's configuration, fixed by the operator.
         {"mail_530", At::mail, {"530 5.7.0 Authentication required"}, temp, "530 5.7.0"},
-        {"data_554", At::data, {"554 5.5.1 No valid recipients"}, perm,
+        {"data_554",
+         At::data,
+         {"554 5.5.1 No valid recipients"},
+         perm,
          "554 5.5.1 No valid recipients (reply to DATA)"},
-        {"end_of_data_552", At::end_of_data, {"552 5.3.4 Message too big"}, perm,
+        {"end_of_data_552",
+         At::end_of_data,
+         {"552 5.3.4 Message too big"},
+         perm,
          "552 5.3.4 Message too big (reply to DATA)"},
         {"end_of_data_550", At::end_of_data, {"550 5.7.1 Spam"}, perm, "550 5.7.1 Spam"},
-        {"end_of_data_451", At::end_of_data, {"451 4.3.0 Queue file write error"}, temp,
+        {"end_of_data_451",
+         At::end_of_data,
+         {"451 4.3.0 Queue file write error"},
+         temp,
          "451 4.3.0 Queue file write error (reply to DATA)"},
-        {"greeting_554", At::greeting, {"554 5.3.2 No service"}, temp,
+        {"greeting_554",
+         At::greeting,
+         {"554 5.3.2 No service"},
+         temp,
          "554 5.3.2 No service (reply to the greeting)"},
-        {"greeting_421_close", At::greeting, {"421 4.3.2 Too busy", true}, temp,
+        {"greeting_421_close",
+         At::greeting,
+         {"421 4.3.2 Too busy", true},
+         temp,
          "421 4.3.2 Too busy"},
         {"ehlo_and_helo_502", At::ehlo, {"502 5.5.2 No"}, temp, "502 5.5.2 No (reply to EHLO)"},
-        {"mail_421_close", At::mail, {"421 4.3.2 Shutting down", true}, temp,
+        {"mail_421_close",
+         At::mail,
+         {"421 4.3.2 Shutting down", true},
+         temp,
          "421 4.3.2 Shutting down (reply to MAIL)"},
         {"rcpt_421_close", At::rcpt, {"421 4.4.2 Timeout", true}, temp, "421 4.4.2 Timeout"},
         {"rcpt_close_without_reply", At::rcpt, {"", true}, temp, "(after RCPT)"},
@@ -314,15 +352,18 @@ TEST(CurlTransport, RelayThatStallsAfterTheDataTimesOutTemporarily) {
     SmtpServer server(script);
     config::Relay relay = relay_for(server);
     relay.timeout = 1s;  // below the file's minimum: the struct is set directly
-    auto transport = make(relay);
-    ASSERT_TRUE(transport);
     const auto start = Clock::now();
-    const DeliveryResult r = transport->deliver(message());
+    {
+        auto transport = make(relay);
+        ASSERT_TRUE(transport);
+        const DeliveryResult r = transport->deliver(message());
+        EXPECT_EQ(r.outcome, Outcome::temporary);
+        EXPECT_TRUE(contains(r.reply, "(after DATA)")) << r.reply;
+        EXPECT_TRUE(contains(r.reply, "timeout")) << r.reply;
+    }  // no QUIT waiting for an answer that will not come
     const auto took = Clock::now() - start;
-    EXPECT_EQ(r.outcome, Outcome::temporary);
-    EXPECT_TRUE(contains(r.reply, "(after DATA)")) << r.reply;
     EXPECT_GE(took, 900ms);
-    EXPECT_LT(took, 4s);
+    EXPECT_LT(took, 1800ms);
     EXPECT_EQ(server.messages().size(), 1u);  // the relay had it all, and never said so
 }
 
@@ -333,13 +374,17 @@ TEST(CurlTransport, RelayThatNeverGreetsIsBoundedByTheConnectTimeout) {
     config::Relay relay = relay_for(server);
     relay.connect_timeout = 1s;
     relay.timeout = 30s;
-    auto transport = make(relay);
-    ASSERT_TRUE(transport);
     const auto start = Clock::now();
-    const DeliveryResult r = transport->deliver(message());
+    {
+        auto transport = make(relay);
+        ASSERT_TRUE(transport);
+        const DeliveryResult r = transport->deliver(message());
+        EXPECT_EQ(r.outcome, Outcome::temporary);
+        EXPECT_TRUE(contains(r.reply, "(connecting)")) << r.reply;
+    }
     const auto took = Clock::now() - start;
-    EXPECT_EQ(r.outcome, Outcome::temporary);
-    EXPECT_LT(took, 4s);
+    EXPECT_GE(took, 900ms);
+    EXPECT_LT(took, 1800ms);
     EXPECT_FALSE(server.saw_command("EHLO"));
 }
 
@@ -425,8 +470,8 @@ TEST_F(CurlAuth, UnusablePasswordFilesStopTheTransportAtCreation) {
     };
     SmtpServer server(auth_script());
     for (const Row& row : rows) {
-        auto t = make_transport(relay_with(server, password_file(row.content, row.mode)),
-                                kHostname);
+        auto t =
+            make_transport(relay_with(server, password_file(row.content, row.mode)), kHostname);
         ASSERT_FALSE(t.ok()) << row.error;
         EXPECT_FALSE(t.error().is_temporary());
         EXPECT_TRUE(contains(t.error().message, row.error)) << t.error().message;
@@ -474,8 +519,7 @@ TEST(CurlTls, OpportunisticUpgradesWhenOffered) {
     script.starttls = true;
     script.certificate = &cert;
     SmtpServer server(script);
-    auto transport =
-        make_trusting(cert, server.url("localhost"), config::StartTls::opportunistic);
+    auto transport = make_trusting(cert, server.url("localhost"), config::StartTls::opportunistic);
     ASSERT_TRUE(transport);
     EXPECT_EQ(transport->deliver(message()).outcome, Outcome::delivered);
     ASSERT_EQ(server.messages().size(), 1u);

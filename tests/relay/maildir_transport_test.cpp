@@ -183,8 +183,8 @@ TEST_F(Maildir, MakeTransportCreatesTheRootOrSaysWhyNot) {
     EXPECT_EQ(mode_of(deep), 0700u);
 
     referent::test::write_bytes(tmp_.path() / "file", "x");
-    auto blocked = make_maildir_transport((tmp_.path() / "file" / "outbox").string(),
-                                          "gw.example.fr", clock_);
+    auto blocked =
+        make_maildir_transport((tmp_.path() / "file" / "outbox").string(), "gw.example.fr", clock_);
     ASSERT_FALSE(blocked.ok());
     EXPECT_FALSE(blocked.error().is_temporary());
     EXPECT_NE(blocked.error().message.find("Not a directory"), std::string::npos)

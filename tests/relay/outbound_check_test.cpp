@@ -35,7 +35,8 @@ TEST(Refusal, EnvelopeAddresses) {
     };
     EXPECT_EQ(refuse("a@example.net", "b@example.net"), std::nullopt);
     EXPECT_EQ(refuse("", "b@example.net"), std::nullopt);  // the null sender
-    EXPECT_EQ(refuse("é@exemple.fr", "ü@exemple.de"), std::nullopt);  // SMTPUTF8 is the relay's call
+    EXPECT_EQ(refuse("é@exemple.fr", "ü@exemple.de"),
+              std::nullopt);  // SMTPUTF8 is the relay's call
     for (const auto& [from, rcpt] : std::vector<std::pair<std::string, std::string>>{
              {"a@example.net", ""},
              {"a@example.net", "b@example.net\r\nRSET"},

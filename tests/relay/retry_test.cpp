@@ -40,8 +40,7 @@ TEST(Retry, IntervalForEachAttemptThenTheLastOneRepeats) {
     for (const Row& row : {Row{0, seconds{2}},  // nothing failed yet: read as the first
                            Row{1, seconds{2}}, Row{2, seconds{5}}, Row{3, seconds{9}},
                            Row{6, seconds{9}}, Row{4'000'000'000u, seconds{9}}})
-        EXPECT_EQ(next_attempt(relay, row.attempts, seconds{0}, random), row.want)
-            << row.attempts;
+        EXPECT_EQ(next_attempt(relay, row.attempts, seconds{0}, random), row.want) << row.attempts;
 }
 
 TEST(Retry, DefaultScheduleWithinTenPercent) {
@@ -51,8 +50,8 @@ TEST(Retry, DefaultScheduleWithinTenPercent) {
         std::uint32_t attempts;
         std::int64_t base;
     };
-    for (const Row& row : {Row{1, 60}, Row{2, 300}, Row{3, 900}, Row{4, 1800}, Row{5, 3600},
-                           Row{8, 3600}}) {
+    for (const Row& row :
+         {Row{1, 60}, Row{2, 300}, Row{3, 900}, Row{4, 1800}, Row{5, 3600}, Row{8, 3600}}) {
         std::int64_t low = row.base, high = row.base, sum = 0;
         constexpr int kDraws = 10'000;
         for (int i = 0; i < kDraws; ++i) {
@@ -90,7 +89,7 @@ TEST(Retry, DeterministicUnderASequenceRandom) {
 
 TEST(Retry, NothingPastTheQueueLifetime) {
     const config::Relay relay = relay_with({seconds{60}}, seconds{3600});
-    ConstantRandom low(0x00);  // 60 s - 10% = 54 s
+    ConstantRandom low(0x00);                                            // 60 s - 10% = 54 s
     EXPECT_EQ(next_attempt(relay, 1, seconds{3546}, low), seconds{54});  // lands at 3600: kept
     EXPECT_EQ(next_attempt(relay, 1, seconds{3547}, low), std::nullopt);
     EXPECT_EQ(next_attempt(relay, 9, seconds{3600}, low), std::nullopt);

@@ -136,8 +136,8 @@ public:
         pos_ = 0;
         ctx_ = SSL_CTX_new(TLS_server_method());
         if (ctx_ == nullptr ||
-            SSL_CTX_use_certificate_file(ctx_, certificate.cert_file().c_str(),
-                                         SSL_FILETYPE_PEM) != 1 ||
+            SSL_CTX_use_certificate_file(ctx_, certificate.cert_file().c_str(), SSL_FILETYPE_PEM) !=
+                1 ||
             SSL_CTX_use_PrivateKey_file(ctx_, certificate.key_file().c_str(), SSL_FILETYPE_PEM) !=
                 1)
             return false;
@@ -281,8 +281,8 @@ void SmtpServer::serve() {
 
 std::optional<std::string> SmtpServer::respond(Connection& c, At at, const std::string& normal) {
     const auto it = script_.at.find(at);
-    const bool applies = it != script_.at.end() &&
-                         (it->second.times < 0 || used_[at]++ < it->second.times);
+    const bool applies =
+        it != script_.at.end() && (it->second.times < 0 || used_[at]++ < it->second.times);
     const Act act = applies ? it->second : Act{};
     if (act.stall) {
         note("S: (stalls)");
@@ -386,8 +386,9 @@ void SmtpServer::session(Connection& c) {
             tx.user = user;
             const std::string normal = "250 2.0.0 Ok: queued as Q" + std::to_string(++queued);
             const auto it = script_.at.find(At::end_of_data);
-            const bool scripted = it != script_.at.end() &&
-                                  (it->second.times < 0 || used_[At::end_of_data] < it->second.times);
+            const bool scripted =
+                it != script_.at.end() &&
+                (it->second.times < 0 || used_[At::end_of_data] < it->second.times);
             tx.reply = scripted ? it->second.reply : normal;
             {
                 std::lock_guard lock(mu_);

@@ -57,9 +57,9 @@ struct Script {
 };
 
 struct Transaction {
-    std::string helo;       // argument of the last EHLO/HELO
-    std::string mail_from;  // the reverse-path as written, "<a@b>" or "<>"
-    std::string mail_params;  // what followed it ("SIZE=123")
+    std::string helo;                // argument of the last EHLO/HELO
+    std::string mail_from;           // the reverse-path as written, "<a@b>" or "<>"
+    std::string mail_params;         // what followed it ("SIZE=123")
     std::vector<std::string> rcpts;  // forward-paths as written
     std::string data;                // un-dot-stuffed, without the final ".\r\n"
     bool tls = false;

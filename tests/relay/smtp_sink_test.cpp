@@ -1,16 +1,17 @@
 // tests/relay/smtp_sink_test.cpp — CurlTransport against a real MTA's server side: Postfix's
 // smtp-sink, dumping each message to a file (skipped, saying why, when it is not installed).
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -40,16 +41,16 @@ bool accepts_connections(std::uint16_t port) {
     return ok;
 }
 
-// smtp-sink on a free port of 127.0.0.1, dumping each message into `dump_dir`.
+// smtp-sink on a free port of 127.0.0.1, dumping each message into `dump_dir` (if not empty).
 class SmtpSink {
 public:
-    explicit SmtpSink(const std::filesystem::path& dump_dir) {
+    explicit SmtpSink(const std::filesystem::path& dump_dir = {}) {
         for (int attempt = 0; attempt < 5 && pid_ <= 0; ++attempt) {
             port_ = closed_port();
             std::vector<std::string> args{kSmtpSink};
             if (::geteuid() == 0) args.insert(args.end(), {"-u", "postfix"});  // it insists
-            args.insert(args.end(), {"-d", (dump_dir / "%M.").string(),
-                                     "127.0.0.1:" + std::to_string(port_), "10"});
+            if (!dump_dir.empty()) args.insert(args.end(), {"-d", (dump_dir / "%M.").string()});
+            args.insert(args.end(), {"127.0.0.1:" + std::to_string(port_), "10"});
             std::vector<char*> argv;
             for (std::string& a : args) argv.push_back(a.data());
             argv.push_back(nullptr);
@@ -126,7 +127,7 @@ std::vector<Dump> wait_for_dumps(const std::filesystem::path& dir, std::size_t c
     return {};
 }
 
-TEST(SmtpSink, RealMtaReceivesEveryMessageOnOneConnection) {
+TEST(SmtpSink, RealMtaReceivesEveryMessage) {
     if (::access(kSmtpSink, X_OK) != 0)
         GTEST_SKIP() << kSmtpSink << " not found: install postfix (script/bootstrap does)";
     TempDir tmp;
@@ -170,6 +171,34 @@ TEST(SmtpSink, RealMtaReceivesEveryMessageOnOneConnection) {
             }
         EXPECT_TRUE(found) << m.id << " not among the dumps";
     }
+}
+
+// Each relay worker owns a transport; they are made and used on several threads at once.
+TEST(SmtpSink, WorkersDeliverConcurrentlyEachOnItsOwnConnection) {
+    if (::access(kSmtpSink, X_OK) != 0)
+        GTEST_SKIP() << kSmtpSink << " not found: install postfix (script/bootstrap does)";
+    SmtpSink sink;
+    ASSERT_TRUE(sink.running()) << "smtp-sink did not start";
+    config::Relay relay;
+    relay.url = "smtp://127.0.0.1:" + std::to_string(sink.port());
+    relay.timeout = std::chrono::seconds{10};
+    constexpr int kWorkers = 4;
+    constexpr int kEach = 25;
+    std::atomic<int> delivered{0};
+    std::vector<std::thread> workers;
+    for (int w = 0; w < kWorkers; ++w)
+        workers.emplace_back([&relay, &delivered, w] {
+            auto made = make_transport(relay, "gw.example.fr");
+            if (!made.ok()) return;
+            for (int i = 0; i < kEach; ++i) {
+                const OutboundMessage m{"q" + std::to_string(w) + "-" + std::to_string(i),
+                                        "anne@staff.example.fr", "citoyen@example.net",
+                                        "Subject: worker " + std::to_string(w) + "\r\n\r\nx\r\n"};
+                if ((*made)->deliver(m).outcome == Outcome::delivered) ++delivered;
+            }
+        });
+    for (auto& t : workers) t.join();
+    EXPECT_EQ(delivered.load(), kWorkers * kEach);
 }
 
 }  // namespace
