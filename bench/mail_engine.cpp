@@ -175,6 +175,7 @@ ForwardInput forward_input(const Mailbox& citizen) {
     in.date = fixed_date();
     in.templates = &templates();
     in.context = sample_context("fr", Sample::full);
+    in.context.absence.reset();  // the referent reads their own mail
     in.context.case_->number = in.case_number;
     in.context.case_->citizen = {citizen.display_name, citizen.address};
     in.context.case_->earlier_messages = 2;

@@ -37,7 +37,8 @@ namespace referent::mail {
 
 // Parts of TemplateContext each template may use (others are unknown names for it):
 //   every template: organisation, service, agent, case (case_ required except for signature)
-//   forward_banner: + marker {begin, end}     handover: + handover    absence: + absence
+//   forward_banner: + marker {begin, end}, absence (mail read by a delegate)
+//   handover: + handover    absence: + absence
 //   delivery_failure: + failure             reply_refused: + refusal
 enum class TemplateName {
     signature,         // the referent's card appended to replies to citizens

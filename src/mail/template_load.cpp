@@ -19,7 +19,8 @@ namespace {
 
 constexpr std::array<TemplateSpec, all_template_names.size()> specs{{
     {TemplateName::signature, "signature", false, part_case, 0},
-    {TemplateName::forward_banner, "forward_banner", false, part_case | part_marker, part_case},
+    {TemplateName::forward_banner, "forward_banner", false, part_case | part_marker | part_absence,
+     part_case},
     {TemplateName::acknowledgement, "acknowledgement", true, part_case, part_case},
     {TemplateName::handover, "handover", true, part_case | part_handover,
      part_case | part_handover},

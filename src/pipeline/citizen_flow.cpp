@@ -103,6 +103,15 @@ util::Status Flow::forward(const cases::InboundOutcome& o, const config::Service
     f.templates = d_.templates;
     const std::string subject = in_.message ? in_.message->subject() : "";
     f.context = context_for(c, kase, referent, kase.citizen.address, o.earlier_messages, subject);
+    if (o.absence && agent && referent && agent != referent) {  // a delegate reads it: "pour …"
+        mail::AbsenceInfo a;
+        a.delegate = mail::make_card(*agent, service, c.organisation, agent->email);
+        a.until = mail::format_date({static_cast<int>(o.absence->to.year()),
+                                     static_cast<unsigned>(o.absence->to.month()),
+                                     static_cast<unsigned>(o.absence->to.day())},
+                                    c.organisation.language);
+        f.context.absence = a;
+    }
     auto bytes = in_.message ? mail::forward(*in_.message, in_.raw, f)
                              : mail::forward_wrapped(in_.raw, f, in_.refusal, subject);
     if (!bytes) return util::Error::permanent(util::cat("forward: ", bytes.refusal().reason));

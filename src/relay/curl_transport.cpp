@@ -265,6 +265,26 @@ struct CurlTransport::State {
         if (easy != nullptr) curl_easy_cleanup(easy);  // sends QUIT on an open connection
     }
 
+    // One transfer, with the options deliver() set; the per-transfer state starts afresh.
+    CURLcode perform(std::string_view bytes) {
+        upload = Upload{bytes, 0};
+        trace = Trace{};
+        error[0] = '\0';
+        const CURLcode rc = curl_easy_perform(easy);
+        if (rc != CURLE_OK) sockets.shut_down();
+        return rc;
+    }
+
+    // A reused connection that failed before the relay said a word (it closed it as MAIL went
+    // out): the relay cannot have taken anything, so a new connection may try at once. Not
+    // after a timeout: that would double the time a silent relay holds the worker.
+    bool dead_on_reuse(CURLcode rc) const {
+        long connects = 1;
+        return rc != CURLE_OK && rc != CURLE_OPERATION_TIMEDOUT && trace.last_reply().empty() &&
+               curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK &&
+               connects == 0;
+    }
+
     // The options every transfer shares; a failure means this libcurl lacks a feature.
     CURLcode configure() {
         const CurlSettings& s = settings;
@@ -323,9 +343,6 @@ util::Result<std::unique_ptr<CurlTransport>> CurlTransport::create(CurlSettings 
 DeliveryResult CurlTransport::deliver(const OutboundMessage& m) {
     if (auto refused = refusal(m)) return *refused;
     State& s = *state_;
-    s.upload = Upload{m.bytes, 0};
-    s.trace = Trace{};
-    s.error[0] = '\0';
     const std::string from = util::cat("<", m.mail_from, ">");  // "<>": the null sender
     const std::string to = util::cat("<", m.rcpt, ">");
     std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> rcpt(
@@ -336,10 +353,12 @@ DeliveryResult CurlTransport::deliver(const OutboundMessage& m) {
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(s.easy, CURLOPT_INFILESIZE_LARGE,
                               static_cast<curl_off_t>(m.bytes.size()));
-    if (rc == CURLE_OK) rc = curl_easy_perform(s.easy);
+    if (rc == CURLE_OK) {
+        rc = s.perform(m.bytes);
+        if (s.dead_on_reuse(rc)) rc = s.perform(m.bytes);
+    }
     // The list dies with this call: the handle must not keep pointing at it.
     curl_easy_setopt(s.easy, CURLOPT_MAIL_RCPT, static_cast<curl_slist*>(nullptr));
-    if (rc != CURLE_OK) s.sockets.shut_down();
     DeliveryResult result = outcome_of(rc, s.trace, s.error.data());
     if (rc != CURLE_OK && s.trace.code() == 0) {
         long code = 0;  // what libcurl saw if the trace did not (it always should)

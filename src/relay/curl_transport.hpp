@@ -3,13 +3,14 @@
 //
 // Contract: deliver() runs one SMTP transaction (MAIL FROM, one RCPT TO, DATA) on a connection
 // kept open from one message to the next (libcurl reconnects when the relay has closed it, and
-// after any failure). smtp:// applies relay.starttls: never stays in clear, opportunistic
-// upgrades when the relay offers STARTTLS, required refuses to go on in clear; smtps:// is TLS
-// from the first octet. TLS always verifies the certificate chain and the host name (TLS 1.2
-// at least): a relay offering STARTTLS with a certificate that does not verify gets nothing,
-// not even under opportunistic. AUTH uses relay.username and the password read once, at
-// construction, from relay.password_file. The EHLO name is the gateway hostname. The bytes go
-// out as given: libcurl dot-stuffs them and ends the data (adding a CRLF if the last line has
+// after any failure; a reused connection found dead before the relay answered anything is
+// tried once more on a new one, as nothing can have been accepted). smtp:// applies relay.starttls:
+// never stays in clear, opportunistic upgrades when the relay offers STARTTLS, required refuses to
+// go on in clear; smtps:// is TLS from the first octet. TLS always verifies the certificate chain
+// and the host name (TLS 1.2 at least): a relay offering STARTTLS with a certificate that does not
+// verify gets nothing, not even under opportunistic. AUTH uses relay.username and the password read
+// once, at construction, from relay.password_file. The EHLO name is the gateway hostname. The bytes
+// go out as given: libcurl dot-stuffs them and ends the data (adding a CRLF if the last line has
 // none); bytes and addresses that refusal() (outbound_check.hpp) refuses never open a
 // connection.
 // Outcome: delivered on 250 to the data. permanent on a 5xx to MAIL, RCPT or the data, but

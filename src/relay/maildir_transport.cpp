@@ -125,8 +125,8 @@ util::Status make_dirs(const std::string& path) {
     while (at != std::string::npos) {
         const std::size_t end = path.find('/', at);
         const std::string prefix = path.substr(0, end);
-        bool created = false;
-        if (auto s = make_dir(prefix, prefix, created); !s) return s;
+        if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST)
+            return util::Error::permanent(util::cat("mkdir ", prefix, ": ", std::strerror(errno)));
         at = end == std::string::npos ? end : path.find_first_not_of('/', end);
     }
     return {};

@@ -224,7 +224,9 @@ class Daemon:
              "agent_ids": ", ".join(self.service_agents),
              "agents": "".join("  - { id: %s, name: %s, title: Officier d'état civil,"
                                " email: %s, phone: +33 1 23 45 67 89,"
-                               " hours: du lundi au vendredi }\n" % a for a in self.agents)}
+                               " hours: du lundi au vendredi%s }\n"
+                               % (a[0], a[1], a[2], (", " + a[3]) if len(a) > 3 else "")
+                               for a in self.agents)}
 
     def write_config(self):
         with open(self.config_path, "w", encoding="utf-8") as f:

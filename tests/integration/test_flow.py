@@ -216,6 +216,53 @@ class FlowTests(DaemonTestCase):
                          "the bounce corpus made the gateway send mail")
 
 
+class AbsenceTests(FlowTests):
+    """The referent goes away after the case was opened: the delegate reads the case's mail,
+    marked for the referent, the citizen is told once who covers, and the delegate's answer
+    goes out under the delegate's card."""
+
+    test_1_to_3_citizen_referent_citizen = None
+    test_5_forged_agent_replies_reach_nobody = None
+    test_9_auto_responders_stop_at_the_daily_cap = None
+    test_bounce_corpus_opens_nothing = None
+
+    def test_7_absence(self):
+        self.send_citizen(CITIZEN, "Livret de famille", "Bonjour", msgid="ab1@example.org")
+        fwd, _ = self.wait_outbox(AGENT, 1, "the forward to the referent")
+        ack, _ = self.wait_outbox(CITIZEN, 1, "the acknowledgement")
+        citizen_address = ack["Reply-To"].addresses[0].addr_spec
+        # Hélène is away from today, Paul covers; the daemon restarts on the new configuration.
+        today = time.strftime("%Y-%m-%d")
+        until = time.strftime("%Y-%m-%d", time.localtime(time.time() + 10 * 86400))
+        self.daemon.stop()
+        self.daemon.agents = [
+            ("helene", "Hélène Lefèvre", AGENT,
+             "absences: [{ from: %s, to: %s, delegate: paul }]" % (today, until)),
+            ("paul", "Paul Colin", COLLEAGUE)]
+        self.daemon.write_config()
+        self.daemon.start()
+        for n, msgid in ((1, "ab2@example.org"), (2, "ab3@example.org")):
+            self.send_citizen(CITIZEN, "Re: " + str(ack["Subject"]), "Une précision",
+                              rcpt=citizen_address, msgid=msgid,
+                              extra=[("In-Reply-To", "<ab1@example.org>")])
+            for_paul, _ = self.wait_outbox(COLLEAGUE, n, "the forward to the delegate")
+            self.assertIn("Pour Hélène Lefèvre", for_paul.get_body(("plain",)).get_content())
+        told, _ = self.wait_outbox(CITIZEN, 2, "the absence notice")
+        self.assertIn("Paul Colin", told.get_body(("plain",)).get_content())
+        time.sleep(0.5)
+        self.assertEqual(len(self.outbox(CITIZEN)), 2, "the citizen is told once")
+        self.assertEqual(len(self.outbox(AGENT)), 1, "Hélène gets nothing while away")
+        # Paul answers: it goes out under Paul's card.
+        reply_to = for_paul["Reply-To"].addresses[0].addr_spec
+        self.send_agent(reply_to, [("From", "Paul Colin <%s>" % COLLEAGUE), ("To", reply_to),
+                                   ("Subject", "RE: x"), ("MIME-Version", "1.0"),
+                                   ("Content-Type", "text/plain; charset=utf-8")],
+                        "Votre livret est prêt.", sender=COLLEAGUE)
+        rep, _ = self.wait_outbox(CITIZEN, 3, "the delegate's answer")
+        self.assertIn("Paul Colin", str(rep["From"]))
+        self.assertIn("Votre livret est prêt.", rep.get_body(("plain",)).get_content())
+
+
 class AuthenticatedRepliesTests(FlowTests):
     """With trusted_authserv_ids, an agent's reply goes out only when our MX's topmost
     Authentication-Results says DKIM or DMARC passed for the agent's own domain."""

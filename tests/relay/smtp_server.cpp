@@ -15,6 +15,7 @@
 
 #include <array>
 #include <cctype>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -24,6 +25,12 @@
 namespace referent::relay::test {
 
 namespace {
+
+// libcurl is told to leave signals alone: like referentd, a binary that talks to this server
+// ignores SIGPIPE.
+const struct IgnoreSigpipe {
+    IgnoreSigpipe() { std::signal(SIGPIPE, SIG_IGN); }
+} kIgnoreSigpipe;
 
 std::string upper(std::string s) {
     for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -279,11 +286,17 @@ void SmtpServer::serve() {
     }
 }
 
-std::optional<std::string> SmtpServer::respond(Connection& c, At at, const std::string& normal) {
+const Act* SmtpServer::act_for(At at, bool consume) {
     const auto it = script_.at.find(at);
-    const bool applies =
-        it != script_.at.end() && (it->second.times < 0 || used_[at]++ < it->second.times);
-    const Act act = applies ? it->second : Act{};
+    if (it == script_.at.end()) return nullptr;
+    const int n = consume ? used_[at]++ : used_[at];
+    const Act& a = it->second;
+    return n >= a.after && (a.times < 0 || n - a.after < a.times) ? &a : nullptr;
+}
+
+std::optional<std::string> SmtpServer::respond(Connection& c, At at, const std::string& normal) {
+    const Act* scripted = act_for(at, true);
+    const Act act = scripted != nullptr ? *scripted : Act{};
     if (act.stall) {
         note("S: (stalls)");
         c.drain();
@@ -385,11 +398,8 @@ void SmtpServer::session(Connection& c) {
             tx.tls = c.tls();
             tx.user = user;
             const std::string normal = "250 2.0.0 Ok: queued as Q" + std::to_string(++queued);
-            const auto it = script_.at.find(At::end_of_data);
-            const bool scripted =
-                it != script_.at.end() &&
-                (it->second.times < 0 || used_[At::end_of_data] < it->second.times);
-            tx.reply = scripted ? it->second.reply : normal;
+            const Act* scripted = act_for(At::end_of_data, false);
+            tx.reply = scripted != nullptr ? scripted->reply : normal;
             {
                 std::lock_guard lock(mu_);
                 messages_.push_back(tx);

@@ -44,6 +44,7 @@ struct Act {
     bool close = false;  // then close the connection (without a reply when `reply` is "")
     bool stall = false;  // never answer: read and discard until the client closes
     int times = -1;      // how many times this applies (-1 = always); then the normal reply
+    int after = 0;       // occurrences answered normally first (counted over all connections)
 };
 
 struct Script {
@@ -89,6 +90,8 @@ private:
     // Sends `normal` unless the script says otherwise at `at`; returns the reply sent ("" for
     // none) or nullopt when the connection is over.
     std::optional<std::string> respond(Connection& c, At at, const std::string& normal);
+    // The scripted act for the next occurrence of `at` (counted when `consume`), or nullptr.
+    const Act* act_for(At at, bool consume);
     bool authenticate(Connection& c, const std::string& line, std::string& user);
     void note(const std::string& line);
 
