@@ -235,17 +235,13 @@ int run_daemon(const config::Config& config) {
     q.make_transport = [&config] {
         return relay::make_transport(config.relay, config.gateway.hostname);
     };
-    q.on_result = [&store](const spool::OutgoingItem& item, const relay::DeliveryResult& r,
-                           bool final) {
-        const auto state = !final ? cases::DeliveryState::queued
-                           : r.outcome == relay::Outcome::delivered
-                               ? cases::DeliveryState::delivered
-                               : cases::DeliveryState::failed;
-        if (auto st = (*store)->set_delivery(item.delivery, state, r.reply); !st)
-            util::log_warning("relay", util::cat(item.id, ": store: ", st.error().message));
+    // Set once the processor exists (below): the relay reports each attempt to it.
+    std::function<void(const spool::OutgoingItem&, const relay::DeliveryResult&, bool)> report;
+    q.on_result = [&report](const spool::OutgoingItem& item, const relay::DeliveryResult& r,
+                            bool final) {
+        if (report) report(item, r, final);
     };
     relay::QueueRunner runner(std::move(q));
-    if (auto st = runner.start(); !st) return environment_failure(st.error());
 
     // Incoming: each committed message goes through the processor.
     pipeline::ProcessorDeps p;
@@ -257,6 +253,18 @@ int run_daemon(const config::Config& config) {
     p.clock = &clock;
     p.on_outgoing = [&runner](const std::vector<std::string>& ids) { runner.add(ids); };
     pipeline::Processor processor(std::move(p));
+    report = [&processor](const spool::OutgoingItem& item, const relay::DeliveryResult& r,
+                          bool final) {
+        processor.delivery_result(item, r.outcome == relay::Outcome::delivered, final, r.reply);
+    };
+    // The relay's workers call into the processor: on every way out of this function they are
+    // joined before the processor is destroyed.
+    struct StopRelayFirst {
+        relay::QueueRunner& runner;
+        ~StopRelayFirst() { runner.stop(); }
+    } stop_relay_first{runner};
+    // Both ends are wired before either starts: no thread sees a half-built neighbour.
+    if (auto st = runner.start(); !st) return environment_failure(st.error());
     processor.start(config.gateway.processor_workers);  // 0: mail waits in incoming/
 
     spool::SpoolWriter writer(*spool, {});

@@ -118,6 +118,13 @@ void read_relay(Reporter& r, const Field& f, Relay& rl) {
     m.string("username", rl.username, check_not_empty);
     m.string("password_file", rl.password_file, check_not_empty);
     if (m.is_map()) credentials_paired(m);
+    // A password never crosses the network in clear: over smtp://, AUTH needs STARTTLS required.
+    if (m.is_map() && m.has("username") && rl.url && rl.url->starts_with("smtp://") &&
+        rl.starttls != StartTls::required) {
+        const std::string path = m.path_of("username");
+        m.reporter().error(m.reporter().where(path), path,
+                           "requires relay.starttls: required with an smtp:// url (or smtps://)");
+    }
     m.count("workers", rl.workers, 1, 256);
     read_retry(r, m, rl.retry);
     m.duration("max_queue_lifetime", rl.max_queue_lifetime, 60, 365 * kDay);

@@ -106,10 +106,10 @@ util::Status Flow::forward(const cases::InboundOutcome& o, const config::Service
     if (o.absence && agent && referent && agent != referent) {  // a delegate reads it: "pour …"
         mail::AbsenceInfo a;
         a.delegate = mail::make_card(*agent, service, c.organisation, agent->email);
-        a.until = mail::format_date({static_cast<int>(o.absence->to.year()),
-                                     static_cast<unsigned>(o.absence->to.month()),
-                                     static_cast<unsigned>(o.absence->to.day())},
-                                    c.organisation.language);
+        a.until = mail::format_date(
+            {static_cast<int>(o.absence->to.year()), static_cast<unsigned>(o.absence->to.month()),
+             static_cast<unsigned>(o.absence->to.day())},
+            c.organisation.language);
         f.context.absence = a;
     }
     auto bytes = in_.message ? mail::forward(*in_.message, in_.raw, f)
@@ -195,27 +195,31 @@ util::Status Flow::notice_to_citizen(mail::TemplateName name, const cases::Inbou
 // A bounce of our mail to a citizen, recognised by its VERP token: the delivery failed; the
 // referent hears of it with the citizen's address and the remote server's words.
 util::Status Flow::bounce(const cases::TokenClaims& claims) {
-    const config::Config& c = *d_.config;
-    auto kase = d_.store->case_by_id(claims.case_id);
-    if (!kase) return kase.error();
-    if (!*kase) return {};
     mail::BounceReport report;
     if (in_.cls.bounce) report = *in_.cls.bounce;
-    const std::string diagnostic =
-        util::cat(report.status.empty() ? "5.0.0" : report.status, " ", report.diagnostic_code);
-    if (auto st = d_.store->set_delivery(claims.party, cases::DeliveryState::failed, diagnostic);
+    return delivery_failed(claims.case_id, claims.party,
+                           report.status.empty() ? "5.0.0" : report.status, report.diagnostic_code);
+}
+
+util::Status Flow::delivery_failed(std::int64_t case_id, std::int64_t delivery,
+                                   const std::string& status, const std::string& diagnostic) {
+    const config::Config& c = *d_.config;
+    auto kase = d_.store->case_by_id(case_id);
+    if (!kase) return kase.error();
+    if (!*kase) return {};
+    const std::string detail = util::cat(status, " ", diagnostic);
+    if (auto st = d_.store->set_delivery(delivery, cases::DeliveryState::failed, detail);
         !st && st.error().is_temporary())
         return st;
-    if (auto st = d_.store->record_event((*kase)->id, "bounced", diagnostic); !st) return st;
+    if (auto st = d_.store->record_event((*kase)->id, "delivery_failed", detail); !st) return st;
     const config::Agent* referent = c.find_agent((*kase)->referent);
     const config::Service* service = c.find_service((*kase)->service);
     if (!referent || !service) return {};
     auto limited = notice_limit_reached(**kase, referent->email);
     if (!limited) return limited.error();
     if (*limited) return {};
-    mail::TemplateContext t = context_for(c, **kase, referent, referent->email, 0,
-                                          in_.message ? in_.message->subject() : "");
-    t.failure = mail::FailureInfo{(*kase)->citizen.address, report.status, report.diagnostic_code};
+    mail::TemplateContext t = context_for(c, **kase, referent, referent->email, 0, "");
+    t.failure = mail::FailureInfo{(*kase)->citizen.address, status, diagnostic};
     mail::NoticeInput n;
     n.recipient = {referent->name, referent->email};
     n.sender = {service->name, service->address};

@@ -57,6 +57,14 @@ private:
     util::Status notice_to_citizen(mail::TemplateName name, const cases::InboundOutcome& o,
                                    const config::Service& service);
     util::Status bounce(const cases::TokenClaims& claims);
+
+public:
+    // Our message to a citizen failed for good (a bounce, or the relay's permanent answer):
+    // the delivery is marked failed and the case's referent told, once per address and day.
+    util::Status delivery_failed(std::int64_t case_id, std::int64_t delivery,
+                                 const std::string& status, const std::string& diagnostic);
+
+private:
     // True (and logged) when `rcpt` already got limits.max_notices_per_day automatic messages.
     util::Result<bool> notice_limit_reached(const cases::Case& kase, const std::string& rcpt);
     // Records why an agent's message did not go to the citizen; when `notify` names the

@@ -102,6 +102,37 @@ Result Processor::process(const std::string& spool_id) {
     return r;
 }
 
+void Processor::delivery_result(const spool::OutgoingItem& item, bool delivered, bool final,
+                                const std::string& reply) {
+    const auto state = !final      ? cases::DeliveryState::queued
+                       : delivered ? cases::DeliveryState::delivered
+                                   : cases::DeliveryState::failed;
+    const bool to_citizen =
+        item.kind == "reply" || item.kind == "acknowledgement" || item.kind == "absence";
+    if (state != cases::DeliveryState::failed || !to_citizen) {
+        if (auto st = deps_.store->set_delivery(item.delivery, state, reply); !st)
+            util::log_warning("pipeline", util::cat(item.id, ": store: ", st.error().message));
+        return;
+    }
+    // The notice's key is the failed item: a second report of the same failure sends nothing.
+    Inbound in;
+    in.spool_id = item.id;
+    in.key = util::cat(deps_.config->gateway.hostname, "/", item.id);
+    Flow flow(deps_, in);
+    auto kase = deps_.store->find_case(item.case_number);
+    util::Status st = !kase    ? util::Status(kase.error())
+                      : !*kase ? util::Status{}
+                               : flow.delivery_failed((*kase)->id, item.delivery, "5.0.0", reply);
+    if (st) st = outgoing_.commit(flow.items);
+    if (!st) {
+        util::log_warning("pipeline", util::cat(item.id, ": failure notice: ", st.error().message));
+        return;
+    }
+    std::vector<std::string> ids;
+    for (const auto& m : flow.items) ids.push_back(m.item.id);
+    if (!ids.empty() && deps_.on_outgoing) deps_.on_outgoing(ids);
+}
+
 void Processor::start(unsigned workers) {
     for (const std::string& id : deps_.spool->incoming_ids()) enqueue(id);
     for (unsigned i = 0; i < workers; ++i) threads_.emplace_back([this] { run(); });

@@ -57,6 +57,11 @@ public:
     // One message, on the caller's thread (tests; the workers use it too).
     Result process(const std::string& spool_id);
 
+    // The relay's answer for an item (relay worker threads): the store's delivery row follows;
+    // a final failure of mail to a citizen (reply, acknowledgement, notice) tells the referent.
+    void delivery_result(const spool::OutgoingItem& item, bool delivered, bool final,
+                         const std::string& reply);
+
     void start(unsigned workers);
     void enqueue(const std::string& spool_id);
     void stop();  // finishes the messages in hand, then joins

@@ -143,7 +143,10 @@ DeliveryResult MaildirTransport::deliver(const OutboundMessage& m) {
         return {Outcome::permanent, util::cat("refused before writing: the recipient address ",
                                               *why, ", so it cannot name a Maildir")};
     const std::string box = util::cat(root_, "/", ascii_lower(m.rcpt));
-    if (auto s = write_into(box, m.bytes); !s) return {Outcome::temporary, s.error().message};
+    // Final delivery records the envelope sender, as a local delivery agent does (RFC 5321
+    // §4.4): a reader of the Maildir sees where a bounce would go (the VERP address).
+    const std::string stored = util::cat("Return-Path: <", m.mail_from, ">\r\n", m.bytes);
+    if (auto s = write_into(box, stored); !s) return {Outcome::temporary, s.error().message};
     return {Outcome::delivered, "written into the recipient's Maildir new/"};
 }
 

@@ -1,7 +1,8 @@
 // relay/maildir_transport.hpp — outbound mail written into a local Maildir tree, for a test
 // installation or a host that reads mail from disk, instead of sent to a relay.
 //
-// Contract: deliver() writes the bytes, unchanged, into one Maildir per recipient:
+// Contract: deliver() writes the bytes, unchanged but for a first "Return-Path: <sender>" line
+// (final delivery records the envelope sender, RFC 5321 §4.4), into one Maildir per recipient:
 // <root>/<recipient address, ASCII lower-cased>/new/<unique>. The file is created in tmp/ (mode
 // 0600, O_EXCL), written, fsynced, renamed into new/, and new/ is fsynced: "delivered" means
 // durable, and a reader of new/ never sees a partial file. tmp/, new/ and cur/ are created

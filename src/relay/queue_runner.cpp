@@ -97,9 +97,10 @@ void QueueRunner::attempt(Transport& t, const std::string& id) {
             r.outcome = Outcome::permanent;
         }
     }
-    util::log_info("relay",
-                   util::cat(id, ": to=<", item->rcpt, "> status=", to_string(r.outcome),
-                             " attempts=", std::to_string(item->attempts + 1), " ", r.reply));
+    // No address at info level (STYLE 13): the item id, kind and case say which message it is.
+    util::log_info("relay", util::cat(id, ": kind=", item->kind, " case=", item->case_number,
+                                      " status=", to_string(r.outcome), " attempts=",
+                                      std::to_string(item->attempts + 1), " ", r.reply));
     if (final) {
         if (deps_.on_result) deps_.on_result(*item, r, true);
         if (auto st = outgoing_.remove(id); !st)

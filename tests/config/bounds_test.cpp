@@ -22,7 +22,7 @@ const Section kLimits{"  spool: var/spool\n", "  limits:\n", 7, "    ", "gateway
 // max_message_size may go down to 1KiB only with a header limit below it.
 const Section kSmallHeader{"  spool: var/spool\n", "  limits:\n    max_header_size: 1KiB\n", 8,
                            "    ", "gateway.limits."};
-const Section kGateway{"  spool: var/spool\n", "", 7, "  ", "gateway."};
+const Section kGateway{"  spool: var/spool\n", "", 6, "  ", "gateway."};
 const Section kRelay{"  maildir: var/outbox\n", "", 10, "  ", "relay."};
 const Section kService{"    agents: [anne]\n", "", 20, "    ", "services[0]."};
 const Section kAgent{"    email: anne@staff.example.fr\n", "", 24, "    ", "agents[0]."};

@@ -150,6 +150,12 @@ std::vector<Case> rule_cases() {
         {"username_without_password_file",
          with_relay("  username: referent"),
          {"t.yaml:10:13: relay.username: requires relay.password_file"}},
+        {"password_in_clear",
+         patched("relay:\n  maildir: var/outbox\n",
+                 "relay:\n  url: smtp://relay.example:587\n  username: referent\n"
+                 "  password_file: /etc/pw\n"),
+         {"t.yaml:10:13: relay.username: requires relay.starttls: required with an smtp:// url "
+          "(or smtps://)"}},
         {"password_file_without_username",
          with_relay("  password_file: /etc/pw"),
          {"t.yaml:10:18: relay.password_file: is used only with relay.username"}},

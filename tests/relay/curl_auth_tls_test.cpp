@@ -13,7 +13,6 @@
 namespace referent::relay::test {
 namespace {
 
-using namespace std::chrono_literals;
 using namespace std::string_literals;
 using referent::test::TempDir;
 

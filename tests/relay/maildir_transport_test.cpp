@@ -49,7 +49,7 @@ protected:
     util::ManualClock clock_{kNow};
 };
 
-TEST_F(Maildir, MessageLandsInNewWithTheExactBytes) {
+TEST_F(Maildir, MessageLandsInNewWithTheExactBytesBehindReturnPath) {
     auto transport = make();
     ASSERT_TRUE(transport);
     const DeliveryResult r = transport->deliver(message("Citoyen.Dupont@Example.NET"));
@@ -57,7 +57,8 @@ TEST_F(Maildir, MessageLandsInNewWithTheExactBytes) {
     const fs::path box = root() / "citoyen.dupont@example.net";  // lower-cased
     const auto fresh = list_dir(box / "new");
     ASSERT_EQ(fresh.size(), 1u);
-    EXPECT_EQ(read_bytes(box / "new" / *fresh.begin()), kLetter);
+    EXPECT_EQ(read_bytes(box / "new" / *fresh.begin()),
+              std::string("Return-Path: <anne@staff.example.fr>\r\n") + kLetter);
     EXPECT_TRUE(list_dir(box / "tmp").empty());
     EXPECT_TRUE(list_dir(box / "cur").empty());
     EXPECT_EQ(mode_of(root()), 0700u);

@@ -52,7 +52,7 @@ unsigned mode_of(const std::filesystem::path& p) {
 
 TEST_F(SpoolTest, OpenCreatesTheLayout) {
     Spool spool = open_spool();
-    EXPECT_EQ(list_dir(root()), (Names{"corrupt", "incoming", "tmp"}));
+    EXPECT_EQ(list_dir(root()), (Names{"corrupt", "incoming", "outgoing", "tmp"}));
     for (const auto& d : {root(), spool.tmp_dir(), spool.incoming_dir(), spool.corrupt_dir()}) {
         EXPECT_EQ(mode_of(d), 0750u) << d;
     }

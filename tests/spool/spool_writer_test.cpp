@@ -291,7 +291,7 @@ TEST(SpoolWriterFault, FailedFsyncLeavesNothing) {
     if (std::getenv("REFERENT_FIU_FSYNC") == nullptr) GTEST_SKIP() << "needs fiu-run";
     test::TempDir dir;
     // Created by hand: Spool::open fsyncs the parents of directories it creates.
-    for (const char* sub : {"tmp", "incoming", "corrupt"}) {
+    for (const char* sub : {"tmp", "incoming", "corrupt", "outgoing"}) {
         std::filesystem::create_directories(dir.path() / sub);
     }
     util::ManualClock clock{t0};
