@@ -34,6 +34,7 @@ gateway:
   listen: [{ address: 127.0.0.1, port: 0, protocol: smtp, role: public }]
   spool: $1/spool
   secret_files: [$1/secret.key]
+  processor_workers: 0   # the receive path alone: every message stays in incoming/ to count
   limits: { max_connections_per_ip: 200, min_free_space: 0 }
 store: { sqlite: $1/referent.db }
 relay: { maildir: $1/outbox }

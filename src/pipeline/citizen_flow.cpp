@@ -78,8 +78,13 @@ util::Status Flow::forward(const cases::InboundOutcome& o, const config::Service
     const cases::Case& kase = *o.case_;
     const config::Agent* agent = o.recipient ? c.find_agent(*o.recipient) : nullptr;
     const config::Agent* referent = c.find_agent(kase.referent);
-    std::string to = agent ? agent->email : service.fallback.value_or("");
+    // Nobody available: the service's fallback mailbox, else its manager; with neither, the
+    // message stays in the case, and the operator is warned (configure a fallback).
+    std::string to = agent ? agent->email : service.fallback.value_or(service.manager.value_or(""));
     if (to.empty()) {
+        util::log_warning("pipeline", util::cat(in_.spool_id, ": case=", kase.number,
+                                                " has no referent available and service ",
+                                                service.id, " no fallback nor manager"));
         return d_.store->record_event(kase.id, "unrouted",
                                       "no referent available and no fallback mailbox");
     }

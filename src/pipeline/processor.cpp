@@ -21,6 +21,16 @@ mail::ClassifyConfig classify_config(const config::Config& c) {
     return k;
 }
 
+// The enhanced status code of an SMTP reply ("550 5.1.1 …" → "5.1.1"), else "5.0.0".
+std::string status_of(std::string_view reply) {
+    if (reply.size() >= 9 && reply[3] == ' ' && reply[5] == '.' &&
+        (reply[4] == '4' || reply[4] == '5')) {
+        const std::size_t end = reply.find(' ', 4);
+        return std::string(reply.substr(4, end == std::string_view::npos ? end : end - 4));
+    }
+    return "5.0.0";
+}
+
 mail::ParseLimits parse_limits(const config::Limits& l) {
     return {l.max_message_size, l.max_header_size, l.max_mime_depth, l.max_mime_parts};
 }
@@ -122,7 +132,8 @@ void Processor::delivery_result(const spool::OutgoingItem& item, bool delivered,
     auto kase = deps_.store->find_case(item.case_number);
     util::Status st = !kase    ? util::Status(kase.error())
                       : !*kase ? util::Status{}
-                               : flow.delivery_failed((*kase)->id, item.delivery, "5.0.0", reply);
+                               : flow.delivery_failed((*kase)->id, item.delivery, status_of(reply),
+                                                 reply);
     if (st) st = outgoing_.commit(flow.items);
     if (!st) {
         util::log_warning("pipeline", util::cat(item.id, ": failure notice: ", st.error().message));
