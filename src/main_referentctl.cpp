@@ -1,7 +1,7 @@
 // referentctl — operations command line for Référent.
 //
 // Usage: referentctl [-c FILE] COMMAND [ARGS]
-// Commands: check-config, classify, token, keygen. Exit codes: 0 ok, 1 environment,
+// Commands: check-config, classify, token, keygen, assign. Exit codes: 0 ok, 1 environment,
 // 2 configuration or usage.
 #include <array>
 #include <cerrno>
@@ -18,6 +18,7 @@
 #include "config/load.hpp"
 #include "mail/classify.hpp"
 #include "mail/message.hpp"
+#include "ops/assign.hpp"
 #include "ops/check.hpp"
 
 namespace {
@@ -46,6 +47,12 @@ void usage(std::ostream& out) {
            "                      gateway.secret_files (party: the citizen id, the agent id\n"
            "                      or the outbound delivery id); exit 2 if a key file or an\n"
            "                      argument is wrong\n"
+           "  assign CASE AGENT --reason TEXT\n"
+           "                      hand the case over to AGENT: recorded with its reason; the\n"
+           "                      citizen gets the handover notice with the new card, AGENT the\n"
+           "                      case's history; the former referent's replies are refused\n"
+           "                      politely; exit 0, 1 (store or spool unusable), 2 (unknown\n"
+           "                      case or agent, same referent, empty reason, bad config)\n"
            "  keygen FILE         write a new random secret to FILE (mode 0600) for\n"
            "                      gateway.secret_files; never overwrites an existing file;\n"
            "                      exit 1 on failure\n";
@@ -234,6 +241,9 @@ int main(int argc, char** argv) {
     }
     if (rest[0] == "token")
         return token_command(path, std::vector<std::string>(rest.begin() + 1, rest.end()));
+    if (rest[0] == "assign")
+        return referent::ops::assign_command(
+            path, std::vector<std::string>(rest.begin() + 1, rest.end()), std::cout, std::cerr);
     if (rest[0] == "keygen" && rest.size() == 2) return keygen_command(rest[1]);
     if (rest[0] == "keygen") {
         std::cerr << "referentctl: keygen: want exactly one FILE\n";

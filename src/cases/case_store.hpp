@@ -130,6 +130,8 @@ public:
     virtual util::Result<std::optional<Case>> case_by_id(std::int64_t id) = 0;
     virtual util::Result<std::vector<Case>> list_cases(const CaseFilter& f) = 0;
     virtual util::Result<CaseFile> case_file(const std::string& number) = 0;
+    // The bytes kept of a message (nullopt once purged, or for an unknown id).
+    virtual util::Result<std::optional<std::string>> message_raw(std::int64_t message) = 0;
     // The Message-IDs of a case's conversation with its citizen (the messages received and the
     // referents' replies; not the gateway's own notices), oldest first, the newest `max`:
     // In-Reply-To / References of the next reply.

@@ -44,6 +44,7 @@ public:
     util::Result<std::optional<Case>> case_by_id(std::int64_t id) override;
     util::Result<std::vector<Case>> list_cases(const CaseFilter& f) override;
     util::Result<CaseFile> case_file(const std::string& number) override;
+    util::Result<std::optional<std::string>> message_raw(std::int64_t message) override;
     util::Result<std::vector<std::string>> citizen_thread(std::int64_t case_id,
                                                           std::size_t max) override;
     util::Result<std::uint32_t> notices_sent(const std::string& recipient) override;

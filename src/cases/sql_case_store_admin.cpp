@@ -190,6 +190,14 @@ util::Result<CaseFile> SqlCaseStore::case_file(const std::string& number) {
     });
 }
 
+util::Result<std::optional<std::string>> SqlCaseStore::message_raw(std::int64_t message) {
+    return transaction<std::optional<std::string>>([&](Tx& tx) -> std::optional<std::string> {
+        auto r = tx.one("SELECT raw FROM messages WHERE id = $1", {message});
+        if (!r || !(*r)[0]) return std::nullopt;
+        return *(*r)[0];
+    });
+}
+
 util::Result<std::vector<std::string>> SqlCaseStore::citizen_thread(std::int64_t case_id,
                                                                     std::size_t max) {
     return transaction<std::vector<std::string>>([&](Tx& tx) {

@@ -64,4 +64,13 @@ struct ForwardInput {
                                                       std::string_view reason,
                                                       std::string_view subject = {});
 
+// A case's history for a new referent (handover): the forward's headers and banner (so a reply
+// to it reaches the citizen like a reply to any forward), `note` under the banner, then every
+// earlier message of the case, oldest first, attached byte-exact as "message-N.eml"
+// (message/rfc822 when it travels as 8bit, else base64).
+[[nodiscard]] MailResult<std::string> forward_history(const std::vector<std::string>& raws,
+                                                      const ForwardInput& input,
+                                                      std::string_view note,
+                                                      std::string_view subject);
+
 }  // namespace referent::mail

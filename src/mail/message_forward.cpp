@@ -1,6 +1,8 @@
 // Forward a citizen's message to the referent: see forward.hpp.
 #include "mail/forward.hpp"
 
+#include "util/cat.hpp"
+
 #include <array>
 
 #include "mail/ascii.hpp"
@@ -171,7 +173,7 @@ bool travels_as_8bit(std::string_view raw) {
     return true;
 }
 
-GPtr<GMimePart> original_attachment(std::string_view raw) {
+GPtr<GMimePart> original_attachment(std::string_view raw, const char* filename = "original.eml") {
     const bool as_message = travels_as_8bit(raw);
     GPtr<GMimePart> part(as_message ? g_mime_part_new_with_type("message", "rfc822")
                                     : g_mime_part_new_with_type("application", "octet-stream"));
@@ -186,7 +188,7 @@ GPtr<GMimePart> original_attachment(std::string_view raw) {
                                                              : GMIME_CONTENT_ENCODING_7BIT);
     GPtr<GMimeContentDisposition> d(g_mime_content_disposition_parse(nullptr, "attachment"));
     g_mime_object_set_content_disposition(obj(part.get()), d.get());
-    g_mime_part_set_filename(part.get(), "original.eml");
+    g_mime_part_set_filename(part.get(), filename);
     return part;
 }
 
@@ -242,6 +244,25 @@ MailResult<std::string> forward_wrapped(std::string_view raw, const ForwardInput
     GPtr<GMimePart> original = original_attachment(raw);
     g_mime_multipart_add(mixed.get(), obj(alt.get()));
     g_mime_multipart_add(mixed.get(), obj(original.get()));
+    return render(h.bytes(), obj(mixed.get()));
+}
+
+MailResult<std::string> forward_history(const std::vector<std::string>& raws,
+                                        const ForwardInput& in, std::string_view note,
+                                        std::string_view subject) {
+    init();
+    HeaderWriter h;
+    forward_headers(h, in, subject);
+    if (h.refusal()) return *h.refusal();
+    const Banner b = banner(in);
+    GPtr<GMimeMultipart> mixed = new_multipart("mixed", boundary(new_message_id(in), 0));
+    GPtr<GMimeMultipart> alt = banner_alternative(in, b, note);
+    g_mime_multipart_add(mixed.get(), obj(alt.get()));
+    for (std::size_t i = 0; i < raws.size(); ++i) {
+        const std::string name = util::cat("message-", std::to_string(i + 1), ".eml");
+        GPtr<GMimePart> part = original_attachment(raws[i], name.c_str());
+        g_mime_multipart_add(mixed.get(), obj(part.get()));
+    }
     return render(h.bytes(), obj(mixed.get()));
 }
 

@@ -36,6 +36,7 @@ public:
 
     util::Status citizen();
     util::Status agent();
+    util::Status handover(const cases::Handover& h);  // handover.cpp
 
     std::vector<spool::OutgoingMessage> items;
 

@@ -12,6 +12,8 @@ namespace {
 // The longest a worker sleeps without looking at the clock again (the injected clock may be
 // a test's, which nobody notifies when it moves).
 constexpr auto max_nap = std::chrono::seconds(1);
+// How often outgoing/ is listed for items committed by another process (referentctl).
+constexpr auto rescan_every = std::chrono::seconds(5);
 
 }  // namespace
 
@@ -46,6 +48,16 @@ void QueueRunner::schedule(const std::string& id, std::chrono::system_clock::tim
     cv_.notify_one();
 }
 
+void QueueRunner::rescan() {
+    for (const std::string& id : outgoing_.ids()) {
+        {
+            std::lock_guard lock(mu_);
+            if (known_.count(id)) continue;
+        }
+        if (auto item = outgoing_.item(id)) schedule(id, item->next_attempt);
+    }
+}
+
 void QueueRunner::add(const std::vector<std::string>& ids) {
     for (const std::string& id : ids) schedule(id, deps_.clock->now());
 }
@@ -63,6 +75,13 @@ void QueueRunner::run() {
             for (;;) {
                 if (stopping_) return;
                 if (!due_.empty() && due_.begin()->first <= deps_.clock->now()) break;
+                if (std::chrono::steady_clock::now() - last_scan_ >= rescan_every) {
+                    last_scan_ = std::chrono::steady_clock::now();
+                    lock.unlock();
+                    rescan();
+                    lock.lock();
+                    continue;
+                }
                 cv_.wait_for(lock, max_nap);
             }
             id = due_.begin()->second;

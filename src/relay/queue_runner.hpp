@@ -8,9 +8,10 @@
 //  - temporary: the item's attempts, next attempt (retry.hpp: relay.retry with jitter) and last
 //    error are written back durably; past max_queue_lifetime it is final, as permanent;
 //  - permanent: on_result(final = true), then the item is removed.
-// on_result runs before removal, so a crash between them delivers again rather than losing the
-// record (the store's delivery row is idempotent). A relay that is down only grows the queue.
-// stop() lets attempts in flight finish, then joins. Thread-safe.
+// Every few seconds outgoing/ is listed again for items committed by another process
+// (referentctl assign). on_result runs before removal, so a crash between them delivers again
+// rather than losing the record (the store's delivery row is idempotent). A relay that is down only
+// grows the queue. stop() lets attempts in flight finish, then joins. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -62,6 +63,7 @@ private:
     void run();
     void attempt(Transport& t, const std::string& id);
     void schedule(const std::string& id, std::chrono::system_clock::time_point when);
+    void rescan();  // items another process committed (referentctl assign)
 
     QueueDeps deps_;
     spool::Outgoing outgoing_;
@@ -70,6 +72,7 @@ private:
     std::multimap<std::chrono::system_clock::time_point, std::string> due_;
     std::set<std::string> known_;  // scheduled or in hand
     bool stopping_ = false;
+    std::chrono::steady_clock::time_point last_scan_ = std::chrono::steady_clock::now();
     std::vector<std::thread> threads_;
     Stats stats_;
 };

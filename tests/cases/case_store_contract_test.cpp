@@ -45,7 +45,7 @@ protected:
         r.message_id = spool_id + "@client.example";
         r.subject = "Demande d'acte";
         r.kind = "human";
-        r.raw = "Subject: x\r\n\r\nbody\x00\xff\r\n";
+        r.raw = std::string("Subject: x\r\n\r\nbody\0\xff\r\n", 22);
         return r;
     }
 
@@ -112,6 +112,10 @@ TEST_P(CaseStoreContract, ReplayOfASpoolIdChangesNothing) {
     ASSERT_TRUE(file.ok());
     EXPECT_EQ(file->messages.size(), 1u);
     EXPECT_TRUE(file->messages[0].has_raw);
+    auto raw = store_->message_raw(file->messages[0].id);
+    ASSERT_TRUE(raw.ok());
+    EXPECT_EQ(raw->value_or(""), from("elodie@example.fr", "s1").raw);  // NUL and 0xFF intact
+    EXPECT_FALSE(store_->message_raw(999999)->has_value());
     // The same key for another message is refused, not answered with the first outcome.
     InboundRequest other = from("jean@example.org", "s1");
     auto clash = store_->record_inbound(other);

@@ -263,6 +263,65 @@ class AbsenceTests(FlowTests):
         self.assertIn("Votre livret est prêt.", rep.get_body(("plain",)).get_content())
 
 
+class HandoverTests(FlowTests):
+    """referentctl assign while referentd runs: the citizen gets the handover notice with the
+    new card, the new referent the history and can answer it, the former referent's reply is
+    refused politely (naming the new referent), and the citizen's reply addresses keep working."""
+
+    test_1_to_3_citizen_referent_citizen = None
+    test_5_forged_agent_replies_reach_nobody = None
+    test_9_auto_responders_stop_at_the_daily_cap = None
+    test_bounce_corpus_opens_nothing = None
+
+    def assign(self, *args):
+        import subprocess
+        return subprocess.run([harness.referentctl_path(), "-c", self.daemon.config_path,
+                               "assign"] + list(args), capture_output=True, text=True,
+                              timeout=60, cwd=self.daemon.dir)
+
+    def test_7_handover(self):
+        self.send_citizen(CITIZEN, "Mariage", "Bonjour, pour notre mariage…", msgid="h1@example.org")
+        fwd, _ = self.wait_outbox(AGENT, 1, "the forward to Hélène")
+        ack, _ = self.wait_outbox(CITIZEN, 1, "the acknowledgement")
+        number = ack["X-Referent-Case"]
+        self.assertEqual(self.assign(number, "paul").returncode, 2)  # no reason
+        self.assertEqual(self.assign("EC-1999-000001", "paul", "--reason", "x").returncode, 2)
+        self.assertEqual(self.assign(number, "nobody", "--reason", "x").returncode, 2)
+        p = self.assign(number, "paul", "--reason", "mobilité")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("paul (was helene)", p.stdout)
+        self.assertEqual(self.assign(number, "paul", "--reason", "encore").returncode, 2)
+
+        notice, _ = self.wait_outbox(CITIZEN, 2, "the handover notice")
+        self.assertIn("Paul Colin", notice.get_body(("plain",)).get_content())
+        self.assertEqual(notice["Reply-To"].addresses[0].addr_spec,
+                         ack["Reply-To"].addresses[0].addr_spec)
+        history, raw = self.wait_outbox(COLLEAGUE, 1, "the history for Paul")
+        names = [part.get_filename() for part in history.iter_attachments()]
+        self.assertEqual(names, ["message-1.eml"])
+        self.assertIn(b"Bonjour, pour notre mariage", raw)
+
+        # Hélène answers the old forward: refused, told who the referent is now.
+        old = fwd["Reply-To"].addresses[0].addr_spec
+        base = [("Subject", "RE: x"), ("MIME-Version", "1.0"),
+                ("Content-Type", "text/plain; charset=utf-8")]
+        self.send_agent(old, [("From", AGENT), ("To", old)] + base, "Ma réponse")
+        refusal, _ = self.wait_outbox(AGENT, 2, "the refusal to the former referent")
+        text = refusal.get_body(("plain",)).get_content()
+        self.assertIn("Paul Colin", text)
+        # Paul answers the history: it goes to the citizen under Paul's name.
+        new = history["Reply-To"].addresses[0].addr_spec
+        self.send_agent(new, [("From", COLLEAGUE), ("To", new)] + base, "Je reprends votre dossier.",
+                        sender=COLLEAGUE)
+        rep, _ = self.wait_outbox(CITIZEN, 3, "Paul's answer")
+        self.assertIn("Paul Colin", str(rep["From"]))
+        self.assertNotIn("Ma réponse", rep.get_body(("plain",)).get_content())
+        # The citizen's reply address still works, and reaches Paul.
+        self.send_citizen(CITIZEN, "Re: Mariage", "Merci", rcpt=notice["Reply-To"].addresses[0].addr_spec,
+                          msgid="h2@example.org", extra=[("In-Reply-To", rep["Message-ID"])])
+        self.wait_outbox(COLLEAGUE, 2, "the citizen's answer, forwarded to Paul")
+
+
 class AuthenticatedRepliesTests(FlowTests):
     """With trusted_authserv_ids, an agent's reply goes out only when our MX's topmost
     Authentication-Results says DKIM or DMARC passed for the agent's own domain."""
