@@ -2,8 +2,8 @@
 //
 // Layout in <spool>/outgoing/: <id>.msg (the bytes, CRLF) and <id>.out (the item, a versioned
 // "key: value" text, first line "referent-outgoing 1"), written like incoming/: everything
-// under tmp/, one syncfs, the .msg renamed in first, the .out (commit marker) last, one fsync
-// of outgoing/. Item ids are chosen by the caller and are deterministic ("<spool id>-<n>"), so
+// under tmp/, one syncfs for the whole batch, the .msg renamed in first, the .out (commit
+// marker) last, one fsync of outgoing/. Item ids are chosen by the caller and are deterministic ("<spool id>-<n>"), so
 // committing after a crash and replay finds the items already there and writes nothing twice.
 // update() rewrites an .out atomically (tmp/ + fsync + rename) for the retry state; remove()
 // drops the .out then the .msg. recover(): an .msg without .out is a half commit: removed.

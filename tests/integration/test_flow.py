@@ -181,6 +181,20 @@ class FlowTests(DaemonTestCase):
         self.assertEqual(len(self.outbox(AGENT)), 1, "only the forward")
         self.assertEqual(len(self.outbox("jean@example.org")), 1, "only the acknowledgement")
 
+    def test_6_citizen_vacation_reply_is_only_recorded(self):
+        citizen = "vacances@example.org"
+        self.send_citizen(citizen, "Permis de construire", "Bonjour", msgid="v1@example.org")
+        self.wait_outbox(AGENT, 1, "the forward")
+        ack, _ = self.wait_outbox(citizen, 1, "the acknowledgement")
+        self.send_citizen(citizen, "Absent du bureau", "Je suis en congés jusqu'au 5.",
+                          rcpt=ack["Reply-To"].addresses[0].addr_spec, msgid="v2@example.org",
+                          extra=[("In-Reply-To", ack["Message-ID"]),
+                                 ("Auto-Submitted", "auto-replied")])
+        wait_until(lambda: not self.daemon.incoming_ids(), 20, "the processor")
+        time.sleep(0.5)
+        self.assertEqual(len(self.outbox(AGENT)), 1, "the vacation reply was forwarded")
+        self.assertEqual(len(self.outbox(citizen)), 1, "the vacation reply was acknowledged")
+
     def test_9_auto_responders_stop_at_the_daily_cap(self):
         # Another gateway whose auto-replies look human and open a fresh thread each time: each
         # opens a case, but acknowledgements to that address stop at max_notices_per_day (5).
