@@ -284,7 +284,8 @@ util::Status Flow::citizen() {
     std::vector<const config::Service*> done;
     for (const std::string& rcpt : in_.envelope.recipients) {
         const config::Service* s = service_of(c, rcpt);
-        if (!s) continue;  // the listener accepted it, the configuration changed since
+        // Accepted for a service the configuration no longer has: kept for an operator.
+        if (!s) return util::Error::permanent(util::cat("no configured service for a recipient"));
         std::optional<cases::TokenClaims> token;
         if (auto sub = subaddress(rcpt)) token = d_.keys->verify(*sub);
         bool seen = false;

@@ -1,0 +1,149 @@
+// The processor on a real spool, a real SQLite store and the repository's templates: a
+// citizen's message becomes a forward and an acknowledgement in outgoing/ and leaves
+// incoming/; a replay after a crash (the input still there) adds nothing; what cannot be
+// handled goes to corrupt/ with its reason.
+#include "pipeline/processor.hpp"
+
+#include <gtest/gtest.h>
+
+#include "cases/sql_case_store.hpp"
+#include "mail/message.hpp"
+#include "spool/temp_dir.hpp"
+
+namespace referent::pipeline {
+namespace {
+
+using std::chrono::seconds;
+const std::chrono::system_clock::time_point t0{seconds(1'790'000'000)};  // 22 Sep 2026
+
+std::shared_ptr<config::Config> gateway_config() {
+    auto c = std::make_shared<config::Config>();
+    c->gateway.hostname = "gw.mairie.example.fr";
+    c->organisation.name = "Mairie de Villeneuve-Exemple";
+    c->organisation.citizen_domain = "mairie.example.fr";
+    c->organisation.agent_domain = "reponse.mairie.example.fr";
+    c->organisation.templates = REFERENT_SOURCE_DIR "/templates";
+    config::Service s;
+    s.id = "etat-civil";
+    s.name = "État civil";
+    s.address = "etat-civil@mairie.example.fr";
+    s.case_prefix = "EC";
+    s.agents = {"helene"};
+    c->services = {s};
+    config::Agent a;
+    a.id = "helene";
+    a.name = "Hélène Lefèvre";
+    a.email = "helene@agents.example.fr";
+    c->agents = {a};
+    return c;
+}
+
+class ProcessorTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        mail::init();
+        auto s = spool::Spool::open(dir_.path() / "spool", clock_, random_);
+        ASSERT_TRUE(s.ok());
+        spool_.emplace(std::move(s).value());
+        auto db = cases::sql::open_sqlite((dir_.path() / "cases.db").string());
+        ASSERT_TRUE(db.ok());
+        auto st = cases::SqlCaseStore::open(std::move(db).value(), config_, clock_);
+        ASSERT_TRUE(st.ok()) << st.error().message;
+        store_ = std::move(st).value();
+        auto t = mail::TemplateSet::load(config_->organisation);
+        ASSERT_TRUE(t.ok());
+        templates_.emplace(std::move(t).value());
+        ProcessorDeps d;
+        d.config = config_;
+        d.spool = &*spool_;
+        d.store = store_.get();
+        d.keys = &keys_;
+        d.templates = &*templates_;
+        d.clock = &clock_;
+        processor_ = std::make_unique<Processor>(std::move(d));
+    }
+
+    // A committed message in incoming/, as the spool writer leaves it.
+    std::string put(const std::string& bytes, const std::string& rcpt, std::string id = "") {
+        spool::Envelope e;
+        e.id = id.empty() ? spool_->new_id() : id;
+        e.role = "public";
+        e.protocol = "ESMTP";
+        e.client_address = "192.0.2.1:52000";
+        e.helo = "client.example";
+        e.mail_from = "elodie@example.org";
+        e.recipients = {rcpt};
+        e.arrival = t0;
+        e.body = "8BITMIME";
+        test::write_bytes(spool_->incoming_dir() / (e.id + ".msg"), bytes);
+        test::write_bytes(spool_->incoming_dir() / (e.id + ".env"), spool::format_envelope(e));
+        return e.id;
+    }
+
+    std::vector<spool::OutgoingItem> items() {
+        spool::Outgoing out(*spool_);
+        std::vector<spool::OutgoingItem> all;
+        for (const std::string& id : out.ids()) all.push_back(*out.item(id));
+        return all;
+    }
+
+    const std::string citizen_mail =
+        "From: Elodie <elodie@example.org>\r\nTo: etat-civil@mairie.example.fr\r\n"
+        "Subject: Acte de naissance\r\nMessage-ID: <m1@example.org>\r\n\r\nBonjour\r\n";
+
+    test::TempDir dir_;
+    util::ManualClock clock_{t0};
+    util::SequenceRandom random_;
+    std::shared_ptr<config::Config> config_ = gateway_config();
+    cases::TokenKeys keys_ = cases::TokenKeys::from_secrets({std::string(32, 'k')});
+    std::optional<spool::Spool> spool_;
+    std::unique_ptr<cases::SqlCaseStore> store_;
+    std::optional<mail::TemplateSet> templates_;
+    std::unique_ptr<Processor> processor_;
+};
+
+TEST_F(ProcessorTest, CitizenMessageBecomesForwardAndAcknowledgement) {
+    const std::string id = put(citizen_mail, "etat-civil@mairie.example.fr");
+    EXPECT_EQ(processor_->process(id), Result::done);
+    EXPECT_TRUE(spool_->incoming_ids().empty());
+    auto out = items();
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].kind, "forward");
+    EXPECT_EQ(out[0].rcpt, "helene@agents.example.fr");
+    EXPECT_EQ(out[1].kind, "acknowledgement");
+    EXPECT_EQ(out[1].rcpt, "elodie@example.org");
+    EXPECT_TRUE(out[1].mail_from.starts_with("etat-civil+")) << out[1].mail_from;
+    EXPECT_EQ(out[0].case_number, out[1].case_number);
+    auto bytes = spool::Outgoing(*spool_).bytes(out[0].id, 1 << 20);
+    ASSERT_TRUE(bytes.ok());
+    EXPECT_NE(bytes->find("-- Referent " + out[0].case_number + " --"), std::string::npos);
+}
+
+TEST_F(ProcessorTest, ReplayAfterACrashAddsNothing) {
+    const std::string id = put(citizen_mail, "etat-civil@mairie.example.fr");
+    ASSERT_EQ(processor_->process(id), Result::done);
+    // The crash came after outgoing/ was committed and before incoming/ was cleared.
+    put(citizen_mail, "etat-civil@mairie.example.fr", id);
+    ASSERT_EQ(processor_->process(id), Result::done);
+    EXPECT_EQ(items().size(), 2u);
+    cases::CaseFilter all;
+    EXPECT_EQ(store_->list_cases(all)->size(), 1u);
+}
+
+TEST_F(ProcessorTest, WhatCannotBeHandledGoesToCorruptWithItsReason) {
+    const std::string stale = put(citizen_mail, "urbanisme@mairie.example.fr");
+    EXPECT_EQ(processor_->process(stale), Result::quarantined);
+    EXPECT_TRUE(std::filesystem::exists(spool_->corrupt_dir() / (stale + ".reason")));
+    EXPECT_NE(test::read_bytes(spool_->corrupt_dir() / (stale + ".reason")).find("service"),
+              std::string::npos);
+    const std::string broken = spool_->new_id();
+    test::write_bytes(spool_->incoming_dir() / (broken + ".msg"), citizen_mail);
+    test::write_bytes(spool_->incoming_dir() / (broken + ".env"), "not an envelope\n");
+    EXPECT_EQ(processor_->process(broken), Result::quarantined);
+    EXPECT_TRUE(spool_->incoming_ids().empty());
+    EXPECT_TRUE(items().empty());
+    EXPECT_EQ(processor_->stats().quarantined, 2u);
+}
+
+}  // namespace
+}  // namespace referent::pipeline
