@@ -65,6 +65,9 @@ struct OutboundRequest {
     std::string subject;
     std::vector<std::string> recipients;  // one delivery each
     std::string raw;
+    // Events (kind, detail) of the decision that made this message, written in the same
+    // transaction, once: a replay neither loses nor repeats them.
+    std::vector<std::pair<std::string, std::string>> events = {};
 };
 
 struct OutboundOutcome {

@@ -297,9 +297,9 @@ util::Result<OutboundOutcome> SqlCaseStore::record_outbound(const OutboundReques
                               {r.key})) {
             o.replay = true;
             o.message = sql::as_int((*row)[0]);
-            for (const sql::Row& d : tx.q(
-                     "SELECT id, state FROM deliveries WHERE message_id = $1 ORDER BY id",
-                     {o.message})) {
+            for (const sql::Row& d :
+                 tx.q("SELECT id, state FROM deliveries WHERE message_id = $1 ORDER BY id",
+                      {o.message})) {
                 o.deliveries.push_back(sql::as_int(d[0]));
                 const std::string state = sql::as_text(d[1]);
                 o.states.push_back(state == "delivered" ? DeliveryState::delivered
@@ -315,6 +315,7 @@ util::Result<OutboundOutcome> SqlCaseStore::record_outbound(const OutboundReques
             "subject, at, raw) VALUES ($1, 'out', $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             {r.case_id, r.kind, r.key, r.message_id, r.sender, r.subject, tx.now_s,
              sql::Blob{r.raw}});
+        for (const auto& [kind, detail] : r.events) tx.event(r.case_id, kind, detail);
         for (const std::string& to : r.recipients) {
             o.states.push_back(DeliveryState::queued);
             o.deliveries.push_back(tx.insert(

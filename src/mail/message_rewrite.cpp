@@ -51,7 +51,9 @@ std::string anonymise(std::string text, const RewriteInput& in, bool html) {
         text = replace_all(std::move(text), from, to);
         if (html) text = replace_all(std::move(text), html_escape(from), html_escape(to));
     };
-    swap(in.agent_reply_address, in.citizen_reply_address);
+    // The quoted attribution of the forward ("Élodie Marchand (EC-…) <token@agents…> a écrit")
+    // then names the citizen with the citizen's own address.
+    swap(in.agent_reply_address, in.citizen.address);
     if (!in.context.agent.anonymous) return text;
     swap(in.identity.address, in.citizen_reply_address);
     swap(in.identity.name, service);

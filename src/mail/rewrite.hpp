@@ -15,8 +15,9 @@
 //    forward banner is removed from the quoted text (reply_text.hpp, every client's quoting),
 //    internal notes are removed, the signature card (signature templates) is inserted before
 //    the quoted text; the parts are re-encoded as UTF-8. Attachments are written back as parsed.
-//  - The agent reply address of the forward (quoted in "De : … <r-…@…>" lines) becomes the
-//    citizen-facing address in the text parts: a citizen who learnt it could write as the agent.
+//  - The agent reply address of the forward (quoted in "De : … <r-…@…>" lines, where the
+//    forward's From named the citizen) becomes the citizen's own address in the text parts: a
+//    citizen who learnt it could write as the agent, and the quote then reads as written.
 //  - Anonymous agent (context.agent.anonymous): the display name is the service's; every
 //    occurrence of identity.name and identity.address in the text parts (the agent's own
 //    signature, the quoted "À : Marie Lambert <…>" line) becomes the service's name and the

@@ -211,12 +211,6 @@ util::Status Flow::agent() {
                                      "texte cité et les notes internes.",
                                      "your reply is empty or unreadable once quoted text and "
                                      "internal notes are set aside."));
-    for (const std::string& note : out->internal_notes)
-        if (auto st = d_.store->record_event(case_id, "internal_note", note); !st) return st;
-    if (auto st = d_.store->record_event(
-            case_id, "verified", util::cat(agent->id, " as ", cases::to_string(check->verdict)));
-        !st)
-        return st;
     Out o{"reply",
           &kase,
           r.message_id,
@@ -225,6 +219,10 @@ util::Status Flow::agent() {
           kase.citizen.address,
           std::move(out->bytes),
           true};
+    for (const std::string& note : out->internal_notes)
+        o.events.emplace_back("internal_note", note);
+    o.events.emplace_back("verified",
+                          util::cat(agent->id, " as ", cases::to_string(check->verdict)));
     return queue(o);
 }
 

@@ -48,6 +48,7 @@ util::Status Flow::queue(const Out& o) {
     r.subject = o.subject;
     r.recipients = {o.rcpt};
     r.raw = o.bytes;
+    r.events = o.events;
     auto rec = d_.store->record_outbound(r);
     if (!rec) return rec.error();
     if (rec->states.front() != cases::DeliveryState::queued) return {};  // a replay: done

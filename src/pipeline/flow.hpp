@@ -50,6 +50,7 @@ private:
         std::string rcpt;
         std::string bytes;
         bool verp = false;  // mail to a citizen: the bounce token is the envelope sender
+        std::vector<std::pair<std::string, std::string>> events = {};  // with the record
     };
     util::Status queue(const Out& o);
     util::Status citizen_for(const config::Service& service,

@@ -130,10 +130,10 @@ void Processor::delivery_result(const spool::OutgoingItem& item, bool delivered,
     in.key = util::cat(deps_.config->gateway.hostname, "/", item.id);
     Flow flow(deps_, in);
     auto kase = deps_.store->find_case(item.case_number);
-    util::Status st = !kase    ? util::Status(kase.error())
-                      : !*kase ? util::Status{}
-                               : flow.delivery_failed((*kase)->id, item.delivery, status_of(reply),
-                                                 reply);
+    util::Status st =
+        !kase    ? util::Status(kase.error())
+        : !*kase ? util::Status{}
+                 : flow.delivery_failed((*kase)->id, item.delivery, status_of(reply), reply);
     if (st) st = outgoing_.commit(flow.items);
     if (!st) {
         util::log_warning("pipeline", util::cat(item.id, ": failure notice: ", st.error().message));

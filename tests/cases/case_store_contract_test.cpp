@@ -335,8 +335,11 @@ TEST_P(CaseStoreContract, OutboundRecordsAreIdempotentAndThreadTheCase) {
     ASSERT_TRUE(o.ok()) << o.error().message;
     EXPECT_FALSE(o->replay);
     ASSERT_EQ(o->deliveries.size(), 1u);
+    fwd.events = {{"verified", "marie as referent"}};
     auto again = store_->record_outbound(fwd);
     EXPECT_TRUE(again->replay);
+    for (const Event& e : events(first.case_->number))
+        EXPECT_NE(e.kind, "verified") << "a replay wrote the events of the first record";
     EXPECT_EQ(again->deliveries, o->deliveries);
     EXPECT_TRUE(store_->set_delivery(o->deliveries[0], DeliveryState::delivered, "").ok());
     EXPECT_FALSE(store_->set_delivery(987654, DeliveryState::failed, "x").ok());
@@ -348,7 +351,12 @@ TEST_P(CaseStoreContract, OutboundRecordsAreIdempotentAndThreadTheCase) {
                           "Re: x",
                           {"elodie@example.fr"},
                           "b"};
+    reply.events = {{"verified", "marie as referent"}, {"internal_note", "payé en régie"}};
     ASSERT_TRUE(store_->record_outbound(reply).ok());
+    ASSERT_TRUE(store_->record_outbound(reply).ok());  // a replay
+    std::size_t verified = 0;
+    for (const Event& e : events(first.case_->number)) verified += e.kind == "verified" ? 1u : 0u;
+    EXPECT_EQ(verified, 1u);
     // The citizen answers our reply: threaded by the Message-ID we minted.
     InboundRequest r = from("elodie@example.fr", "s2");
     r.keys.references = {"rep-1@gw.example"};
