@@ -237,6 +237,7 @@ class AbsenceTests(FlowTests):
 
     test_1_to_3_citizen_referent_citizen = None
     test_5_forged_agent_replies_reach_nobody = None
+    test_6_citizen_vacation_reply_is_only_recorded = None
     test_9_auto_responders_stop_at_the_daily_cap = None
     test_bounce_corpus_opens_nothing = None
 
@@ -277,6 +278,33 @@ class AbsenceTests(FlowTests):
         self.assertIn("Votre livret est prêt.", rep.get_body(("plain",)).get_content())
 
 
+class StickyTests(FlowTests):
+    """Two referents in the service (sticky policy, the default): a returning citizen keeps
+    their referent even when the other one has fewer open cases."""
+
+    daemon_kwargs = dict(FlowTests.daemon_kwargs, service_agents=["helene", "paul"])
+    test_1_to_3_citizen_referent_citizen = None
+    test_5_forged_agent_replies_reach_nobody = None
+    test_6_citizen_vacation_reply_is_only_recorded = None
+    test_9_auto_responders_stop_at_the_daily_cap = None
+    test_bounce_corpus_opens_nothing = None
+
+    def referent_of(self, sender, subject, msgid):
+        before = {AGENT: len(self.outbox(AGENT)), COLLEAGUE: len(self.outbox(COLLEAGUE))}
+        self.send_citizen(sender, subject, "Bonjour", msgid=msgid)
+        return wait_until(lambda: [a for a in (AGENT, COLLEAGUE)
+                                   if len(self.outbox(a)) > before[a]], 20, "the forward")[0]
+
+    def test_4_returning_citizen_keeps_the_referent(self):
+        self.assertEqual(self.referent_of("anne@example.org", "Acte", "s1@example.org"), AGENT)
+        self.assertEqual(self.referent_of("bob@example.org", "Acte", "s2@example.org"), COLLEAGUE)
+        self.assertEqual(self.referent_of("carl@example.org", "Acte", "s3@example.org"), AGENT)
+        # Hélène has two open cases, Paul one: least loaded would pick Paul; Anne's new,
+        # unrelated request stays with Hélène.
+        self.assertEqual(self.referent_of("anne@example.org", "Autre sujet", "s4@example.org"),
+                         AGENT)
+
+
 class HandoverTests(FlowTests):
     """referentctl assign while referentd runs: the citizen gets the handover notice with the
     new card, the new referent the history and can answer it, the former referent's reply is
@@ -284,6 +312,7 @@ class HandoverTests(FlowTests):
 
     test_1_to_3_citizen_referent_citizen = None
     test_5_forged_agent_replies_reach_nobody = None
+    test_6_citizen_vacation_reply_is_only_recorded = None
     test_9_auto_responders_stop_at_the_daily_cap = None
     test_bounce_corpus_opens_nothing = None
 
@@ -345,6 +374,7 @@ class AuthenticatedRepliesTests(FlowTests):
     # The inherited scenarios would need the header on every reply: run only this one.
     test_1_to_3_citizen_referent_citizen = None
     test_5_forged_agent_replies_reach_nobody = None
+    test_6_citizen_vacation_reply_is_only_recorded = None
     test_9_auto_responders_stop_at_the_daily_cap = None
     test_bounce_corpus_opens_nothing = None
 
