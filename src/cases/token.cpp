@@ -16,6 +16,8 @@
 #include <cstring>
 #include <utility>
 
+#include "util/fd.hpp"
+
 namespace referent::cases {
 
 namespace {
@@ -115,29 +117,8 @@ bool known_purpose(unsigned p) {
            p == static_cast<unsigned>(TokenPurpose::bounce);
 }
 
-// Closes on every path; errors on close are irrelevant to a file only read.
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
-
-private:
-    int fd_;
-};
-
-int open_retrying(const std::string& path, int flags, mode_t mode = 0) {
-    int fd;
-    do {
-        fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
-    } while (fd < 0 && errno == EINTR);
-    return fd;
-}
+using util::Fd;
+using util::open_retrying;
 
 util::Error file_error(const std::string& path, const std::string& what, int err) {
     std::string msg = path + ": " + what + std::strerror(err);

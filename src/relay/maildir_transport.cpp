@@ -13,6 +13,7 @@
 
 #include "relay/outbound_check.hpp"
 #include "util/cat.hpp"
+#include "util/fd.hpp"
 
 namespace referent::relay {
 
@@ -28,33 +29,8 @@ util::Error sys_error(std::string_view call, std::string_view shown, int err) {
         util::cat("maildir: ", call, " ", shown, ": ", std::strerror(err)));
 }
 
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    int get() const { return fd_; }
-    // close(2) may report a deferred write error; on Linux the descriptor is gone even on EINTR.
-    int close() {
-        const int fd = fd_;
-        fd_ = -1;
-        return ::close(fd) == 0 || errno == EINTR ? 0 : errno;
-    }
-
-private:
-    int fd_;
-};
-
-int open_retrying(const std::string& path, int flags, mode_t mode = 0) {
-    int fd;
-    do {
-        fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
-    } while (fd < 0 && errno == EINTR);
-    return fd;
-}
+using util::Fd;
+using util::open_retrying;
 
 // An existing directory is fine; `created` tells whether its parent must be made durable.
 util::Status make_dir(const std::string& path, std::string_view shown, bool& created) {
