@@ -2,16 +2,14 @@
 //
 // Contract: a Refusal is a typed, permanent verdict on one message, with a human reason for the
 // log (no message content, no citizen address in it). The caller decides what to do with it:
-// forward the original bytes untouched as an attachment, or quarantine them. MailResult<T> holds
-// either a value or a Refusal, like util::Result but with the refusal kind the caller switches
-// on. Bugs are not refusals: they abort. Plain values: thread-safe like any std::string.
+// forward the original bytes untouched as an attachment, or quarantine them. MailResult<T> is
+// util::Expected<T, Refusal>: a value or a Refusal, whose kind the caller switches on. Bugs are not refusals: they abort. Plain values: thread-safe like any std::string.
 #pragma once
 
-#include <cassert>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <variant>
+
+#include "util/result.hpp"
 
 namespace referent::mail {
 
@@ -35,36 +33,10 @@ struct Refusal {
 };
 
 template <class T>
-class [[nodiscard]] MailResult {
+class [[nodiscard]] MailResult : public util::Expected<T, Refusal> {
 public:
-    MailResult(T value) : v_(std::move(value)) {}
-    MailResult(Refusal refusal) : v_(std::move(refusal)) {}
-
-    bool ok() const { return v_.index() == 0; }
-    explicit operator bool() const { return ok(); }
-
-    T& value() & {
-        assert(ok());
-        return std::get<0>(v_);
-    }
-    const T& value() const& {
-        assert(ok());
-        return std::get<0>(v_);
-    }
-    T&& value() && {
-        assert(ok());
-        return std::get<0>(std::move(v_));
-    }
-    T* operator->() { return &value(); }
-    const T* operator->() const { return &value(); }
-
-    const Refusal& refusal() const {
-        assert(!ok());
-        return std::get<1>(v_);
-    }
-
-private:
-    std::variant<T, Refusal> v_;
+    using util::Expected<T, Refusal>::Expected;
+    const Refusal& refusal() const { return this->error(); }
 };
 
 }  // namespace referent::mail

@@ -24,11 +24,13 @@ struct Error {
     bool is_temporary() const { return kind == ErrorKind::temporary; }
 };
 
-template <class T>
-class [[nodiscard]] Result {
+// A value or a failure of type E, for the layers that type their failures otherwise
+// (mail::MailResult holds a mail::Refusal). Result<T> below is Expected<T, Error>.
+template <class T, class E>
+class [[nodiscard]] Expected {
 public:
-    Result(T value) : v_(std::move(value)) {}
-    Result(Error error) : v_(std::move(error)) {}
+    Expected(T value) : v_(std::move(value)) {}
+    Expected(E failure) : v_(std::move(failure)) {}
 
     bool ok() const { return v_.index() == 0; }
     explicit operator bool() const { return ok(); }
@@ -50,13 +52,19 @@ public:
     T& operator*() & { return value(); }
     const T& operator*() const& { return value(); }
 
-    const Error& error() const {
+    const E& error() const {
         assert(!ok());
         return std::get<1>(v_);
     }
 
 private:
-    std::variant<T, Error> v_;
+    std::variant<T, E> v_;
+};
+
+template <class T>
+class [[nodiscard]] Result : public Expected<T, Error> {
+public:
+    using Expected<T, Error>::Expected;
 };
 
 template <>
