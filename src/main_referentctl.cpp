@@ -60,19 +60,6 @@ void usage(std::ostream& out) {
 
 namespace mail = referent::mail;
 
-mail::ClassifyConfig classify_config(const referent::config::Config& c) {
-    mail::ClassifyConfig out;
-    out.loop_token = c.gateway.hostname;
-    out.message_id_domain = c.gateway.hostname;
-    for (const auto& service : c.services) out.own_addresses.push_back(service.address);
-    out.own_domains = {c.organisation.agent_domain, c.gateway.hostname};
-    return out;
-}
-
-mail::ParseLimits parse_limits(const referent::config::Limits& l) {
-    return {l.max_message_size, l.max_header_size, l.max_mime_depth, l.max_mime_parts};
-}
-
 // Reads at most `cap` octets: one past the size limit is enough for parse() to refuse.
 std::optional<std::string> read_file(const std::string& path, std::uint64_t cap) {
     std::ifstream in(path, std::ios::binary);
@@ -116,8 +103,8 @@ int classify_command(const std::string& config_path, std::vector<std::string> ar
         for (const auto& d : loaded.diagnostics()) std::cerr << d.to_string() << "\n";
         return 2;
     }
-    const mail::ParseLimits limits = parse_limits(loaded.config().gateway.limits);
-    const mail::ClassifyConfig config = classify_config(loaded.config());
+    const mail::ParseLimits limits = mail::parse_limits(loaded.config().gateway.limits);
+    const mail::ClassifyConfig config = mail::classify_config(loaded.config());
     int rc = 0;
     for (const std::string& file : args) {
         std::optional<std::string> bytes = read_file(file, limits.max_message_size + 1);

@@ -203,4 +203,17 @@ Classification classify(const Message& message, const EnvelopeInfo& envelope,
     return {MailClass::human, "no sign of automation", std::nullopt};
 }
 
+ClassifyConfig classify_config(const config::Config& c) {
+    ClassifyConfig out;
+    out.loop_token = c.gateway.hostname;
+    out.message_id_domain = c.gateway.hostname;
+    for (const auto& service : c.services) out.own_addresses.push_back(service.address);
+    out.own_domains = {c.organisation.agent_domain, c.gateway.hostname};
+    return out;
+}
+
+ParseLimits parse_limits(const config::Limits& l) {
+    return {l.max_message_size, l.max_header_size, l.max_mime_depth, l.max_mime_parts};
+}
+
 }  // namespace referent::mail

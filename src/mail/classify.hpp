@@ -34,6 +34,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/config.hpp"
 #include "mail/bounce_report.hpp"
 #include "mail/message.hpp"
 
@@ -72,5 +73,10 @@ struct Classification {
 
 Classification classify(const Message& message, const EnvelopeInfo& envelope,
                         const ClassifyConfig& config);
+
+// From the configuration, as referentd and referentctl both read mail: the gateway's own
+// addresses and domains (loops), and the parse bounds of gateway.limits.
+ClassifyConfig classify_config(const config::Config& c);
+ParseLimits parse_limits(const config::Limits& l);
 
 }  // namespace referent::mail

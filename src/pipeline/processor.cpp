@@ -12,15 +12,6 @@ namespace referent::pipeline {
 
 namespace {
 
-mail::ClassifyConfig classify_config(const config::Config& c) {
-    mail::ClassifyConfig k;
-    k.loop_token = c.gateway.hostname;
-    k.message_id_domain = c.gateway.hostname;
-    for (const config::Service& s : c.services) k.own_addresses.push_back(s.address);
-    k.own_domains = {c.organisation.agent_domain, c.gateway.hostname};
-    return k;
-}
-
 // The enhanced status code of an SMTP reply ("550 5.1.1 …" → "5.1.1"), else "5.0.0".
 std::string status_of(std::string_view reply) {
     if (reply.size() >= 9 && reply[3] == ' ' && reply[5] == '.' &&
@@ -31,13 +22,13 @@ std::string status_of(std::string_view reply) {
     return "5.0.0";
 }
 
-mail::ParseLimits parse_limits(const config::Limits& l) {
-    return {l.max_message_size, l.max_header_size, l.max_mime_depth, l.max_mime_parts};
-}
-
 }  // namespace
 
-Processor::Processor(ProcessorDeps deps) : deps_(std::move(deps)), outgoing_(*deps_.spool) {}
+Processor::Processor(ProcessorDeps deps)
+    : deps_(std::move(deps)),
+      outgoing_(*deps_.spool),
+      classify_(mail::classify_config(*deps_.config)),
+      limits_(mail::parse_limits(deps_.config->gateway.limits)) {}
 
 Processor::~Processor() {
     stop();
@@ -59,7 +50,7 @@ Result Processor::handle(const std::string& spool_id) {
     auto raw = deps_.spool->read_message(spool_id, c.gateway.limits.max_message_size + (64 << 10));
     if (!raw) return raw.error().is_temporary() ? Result::retry_later : Result::quarantined;
     in.raw = std::move(raw).value();
-    auto parsed = mail::parse(in.raw, parse_limits(c.gateway.limits));
+    auto parsed = mail::parse(in.raw, limits_);
     const bool internal = in.envelope.role == "internal";
     if (parsed) {
         in.message = std::move(parsed).value();
@@ -67,7 +58,7 @@ Result Processor::handle(const std::string& spool_id) {
         e.mail_from = in.envelope.mail_from;
         e.recipients = in.envelope.recipients;
         e.role = internal ? mail::ListenerRole::internal : mail::ListenerRole::public_;
-        in.cls = mail::classify(*in.message, e, classify_config(c));
+        in.cls = mail::classify(*in.message, e, classify_);
     } else {
         in.refusal = parsed.refusal().reason;
         in.cls.reason = util::cat("unparsed: ", in.refusal);

@@ -28,6 +28,7 @@
 #include "cases/case_store.hpp"
 #include "cases/token.hpp"
 #include "config/config.hpp"
+#include "mail/classify.hpp"
 #include "mail/template.hpp"
 #include "spool/outgoing.hpp"
 #include "spool/spool.hpp"
@@ -77,6 +78,8 @@ private:
 
     ProcessorDeps deps_;
     spool::Outgoing outgoing_;
+    const mail::ClassifyConfig classify_;  // from the configuration, once
+    const mail::ParseLimits limits_;
     mutable std::mutex mu_;
     std::condition_variable cv_;
     std::deque<std::string> queue_;
