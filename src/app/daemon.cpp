@@ -1,13 +1,12 @@
 #include "app/daemon.hpp"
 
-#include <systemd/sd-daemon.h>
-
 #include <csignal>
 #include <deque>
 #include <memory>
 #include <vector>
 
 #include "app/spool_sink.hpp"
+#include "app/systemd.hpp"
 #include "cases/open_store.hpp"
 #include "cases/token.hpp"
 #include "mail/template.hpp"
@@ -73,14 +72,16 @@ server::ConnectionSettings settings_for(const config::Config& c, const config::L
 
 // Stops accepting, asks connections to finish, and forces them after the grace period or at
 // a second SIGTERM. Once the last connection is gone nothing is left waiting on the io
-// context (signals included), so run() returns.
+// context (signals and watchdog included), so run() returns.
 class Stopper {
 public:
     Stopper(io_context& io, std::vector<std::unique_ptr<server::Listener>>& listeners,
-            server::ConnectionRegistry& registry, std::chrono::seconds grace)
+            server::ConnectionRegistry& registry, std::chrono::seconds grace,
+            SystemdNotifier& notifier)
         : listeners_(listeners),
           registry_(registry),
           grace_(grace),
+          notifier_(notifier),
           timer_(io),
           signals_(io, SIGTERM, SIGINT, SIGHUP) {}
 
@@ -110,7 +111,7 @@ public:
 private:
     void stop() {
         stopping_ = true;
-        sd_notify(0, "STOPPING=1");
+        notifier_.stopping();  // before run() can return: no watchdog ping holds it
         util::log_info("referentd", "stopping: no new connections; finishing transactions");
         for (auto& l : listeners_) l->close();
         registry_.on_empty([this] { finish(); });
@@ -137,6 +138,7 @@ private:
     std::vector<std::unique_ptr<server::Listener>>& listeners_;
     server::ConnectionRegistry& registry_;
     std::chrono::seconds grace_;
+    SystemdNotifier& notifier_;
     server::asio::steady_timer timer_;
     server::asio::signal_set signals_;
     bool stopping_ = false;
@@ -278,10 +280,11 @@ int run_daemon(const config::Config& config) {
         !st)
         return environment_failure(st.error());
 
-    Stopper stopper(io, listeners.all, registry, gw.limits.shutdown_grace);
+    SystemdNotifier notifier(io);
+    Stopper stopper(io, listeners.all, registry, gw.limits.shutdown_grace, notifier);
     stopper.wait_signals();
     for (auto& l : listeners.all) l->start();
-    sd_notify(0, "READY=1");
+    notifier.ready(listeners.all.size());  // READY=1, then watchdog pings from this loop
     util::log_info("referentd", "ready");
 
     io.run();
