@@ -237,11 +237,10 @@ int run_daemon(const config::Config& config) {
     q.make_transport = [&config] {
         return relay::make_transport(config.relay, config.gateway.hostname);
     };
-    // Set once the processor exists (below): the relay reports each attempt to it.
-    std::function<void(const spool::OutgoingItem&, const relay::DeliveryResult&, bool)> report;
-    q.on_result = [&report](const spool::OutgoingItem& item, const relay::DeliveryResult& r,
-                            bool final) {
-        if (report) report(item, r, final);
+    // Set once the processor exists (below): the relay reports its attempts to it.
+    std::function<util::Status(const std::vector<relay::Settled>&)> report;
+    q.on_results = [&report](const std::vector<relay::Settled>& done) {
+        return report ? report(done) : util::Status{};
     };
     relay::QueueRunner runner(std::move(q));
 
@@ -255,9 +254,12 @@ int run_daemon(const config::Config& config) {
     p.clock = &clock;
     p.on_outgoing = [&runner](const std::vector<std::string>& ids) { runner.add(ids); };
     pipeline::Processor processor(std::move(p));
-    report = [&processor](const spool::OutgoingItem& item, const relay::DeliveryResult& r,
-                          bool final) {
-        processor.delivery_result(item, r.outcome == relay::Outcome::delivered, final, r.reply);
+    report = [&processor](const std::vector<relay::Settled>& done) {
+        std::vector<pipeline::Processor::DeliveryReport> reports;
+        for (const relay::Settled& s : done)
+            reports.push_back({&s.item, s.result.outcome == relay::Outcome::delivered, s.final,
+                               s.result.reply});
+        return processor.delivery_results(reports);
     };
     // The relay's workers call into the processor: on every way out of this function they are
     // joined before the processor is destroyed.

@@ -10,9 +10,11 @@
 // Implementations: SqlCaseStore over SQLite or PostgreSQL (sql_case_store.hpp), opened from the
 // configuration by open_case_store() (open_store.hpp).
 // Thread-safety: all methods may be called from any thread; calls are serialised per store.
+// group() bundles several calls of one thread into one transaction (the processor's batches).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -145,6 +147,14 @@ public:
     virtual util::Result<std::uint32_t> notices_sent(const std::string& recipient) = 0;
     virtual util::Status record_event(std::optional<std::int64_t> case_id, const std::string& kind,
                                       const std::string& detail) = 0;
+
+    // Group commit: the calls `body` makes on this store (from this thread) share one database
+    // transaction, so several messages cost one commit (one flush of the log) instead of one
+    // each. Each call is a savepoint: a failing call rolls back alone and returns its error
+    // (not retried in place: the group's caller retries later). Ok: the group is durable. An
+    // error (begin or commit failed): nothing of the group was kept, whatever its calls
+    // returned. Calls from other threads wait until the group ends; groups do not nest.
+    virtual util::Status group(const std::function<void()>& body) = 0;
 };
 
 }  // namespace referent::cases

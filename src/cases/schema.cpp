@@ -116,6 +116,20 @@ CREATE TABLE events (
 CREATE INDEX events_case ON events (case_id, id);
 {events_guard}
 )"},
+        // The notices' rate limit counts the automatic messages sent to one address in the
+        // last day. Through deliveries and messages that read every message ever sent to the
+        // address (a row of raw bytes each): this log, indexed by (address, time), holds one
+        // row per automatic delivery, and rows older than a day go as new ones come.
+        {2, R"(
+CREATE TABLE notice_log (
+  recipient_key TEXT NOT NULL,
+  at BIGINT NOT NULL
+);
+CREATE INDEX notice_log_recipient ON notice_log (recipient_key, at);
+INSERT INTO notice_log (recipient_key, at)
+  SELECT lower(d.recipient), m.at FROM deliveries d JOIN messages m ON m.id = d.message_id
+  WHERE m.direction = 'out' AND m.kind NOT IN ('forward', 'reply');
+)"},
     };
     return all;
 }

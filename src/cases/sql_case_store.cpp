@@ -51,12 +51,6 @@ void decode(std::string_view s, InboundOutcome& o) {
     }
 }
 
-std::string lower(std::string s) {
-    for (char& c : s)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return s;
-}
-
 std::string placeholders(std::size_t first, std::size_t n) {
     std::string s;
     for (std::size_t i = 0; i < n; ++i) s += (i ? ", $" : "$") + std::to_string(first + i);
@@ -250,6 +244,28 @@ util::Result<std::unique_ptr<SqlCaseStore>> SqlCaseStore::open(
     return std::unique_ptr<SqlCaseStore>(new SqlCaseStore(std::move(db), std::move(config), clock));
 }
 
+util::Status SqlCaseStore::group(const std::function<void()>& body) {
+    std::lock_guard lock(mu_);
+    if (in_group_) return util::Error::permanent("store: groups do not nest");
+    if (util::Status s = db_->begin(); !s.ok()) return s;
+    in_group_ = true;
+    struct Leave {
+        SqlCaseStore& store;
+        ~Leave() { store.in_group_ = false; }
+    } leave{*this};
+    try {
+        body();
+    } catch (...) {
+        db_->rollback();
+        throw;
+    }
+    if (util::Status s = db_->commit(); !s.ok()) {
+        db_->rollback();
+        return s;
+    }
+    return {};
+}
+
 util::Result<InboundOutcome> SqlCaseStore::record_inbound(const InboundRequest& r) {
     const std::size_t max_keys = config_->gateway.limits.max_thread_keys;
     return transaction<InboundOutcome>([&](Tx& tx) {
@@ -316,12 +332,18 @@ util::Result<OutboundOutcome> SqlCaseStore::record_outbound(const OutboundReques
             {r.case_id, r.kind, r.key, r.message_id, r.sender, r.subject, tx.now_s,
              sql::Blob{r.raw}});
         for (const auto& [kind, detail] : r.events) tx.event(r.case_id, kind, detail);
+        const bool automatic = is_automatic(r.kind);
         for (const std::string& to : r.recipients) {
             o.states.push_back(DeliveryState::queued);
             o.deliveries.push_back(tx.insert(
                 "INSERT INTO deliveries (message_id, recipient, state, updated_at) VALUES ($1, "
                 "$2, 'queued', $3) RETURNING id",
                 {o.message, to, tx.now_s}));
+            if (!automatic) continue;
+            const std::string key = lower(to);
+            tx.q("DELETE FROM notice_log WHERE recipient_key = $1 AND at <= $2",
+                 {key, tx.now_s - notice_window_s});
+            tx.q("INSERT INTO notice_log (recipient_key, at) VALUES ($1, $2)", {key, tx.now_s});
         }
         return o;
     });

@@ -51,6 +51,8 @@ public:
     util::Status record_event(std::optional<std::int64_t> case_id, const std::string& kind,
                               const std::string& detail) override;
 
+    util::Status group(const std::function<void()>& body) override;
+
     sql::Db& db() { return *db_; }  // tests and benchmarks
 
     class Tx;  // one transaction's queries (sql_case_store_tx.hpp)
@@ -63,7 +65,9 @@ private:
     template <class T, class F>
     util::Result<T> transaction(F&& body);
 
-    std::mutex mu_;
+    // Recursive: a group holds it for its whole body, and the calls inside take it again.
+    std::recursive_mutex mu_;
+    bool in_group_ = false;  // under mu_: calls are savepoints of the group's transaction
     std::unique_ptr<sql::Db> db_;
     std::shared_ptr<const config::Config> config_;
     const util::Clock& clock_;

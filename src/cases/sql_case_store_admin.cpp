@@ -213,11 +213,8 @@ util::Result<std::vector<std::string>> SqlCaseStore::citizen_thread(std::int64_t
 
 util::Result<std::uint32_t> SqlCaseStore::notices_sent(const std::string& recipient) {
     return transaction<std::uint32_t>([&](Tx& tx) {
-        auto r = tx.one(
-            "SELECT COUNT(*) FROM deliveries d JOIN messages m ON m.id = "
-            "d.message_id WHERE lower(d.recipient) = lower($1) AND m.direction = "
-            "'out' AND m.kind NOT IN ('forward', 'reply') AND m.at > $2",
-            {recipient, tx.now_s - 86400});
+        auto r = tx.one("SELECT COUNT(*) FROM notice_log WHERE recipient_key = $1 AND at > $2",
+                        {lower(recipient), tx.now_s - notice_window_s});
         return static_cast<std::uint32_t>(r ? sql::as_int((*r)[0]) : 0);
     });
 }

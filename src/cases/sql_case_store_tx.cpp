@@ -34,6 +34,12 @@ void fail_permanent(std::string message) {
     throw Failure{util::Error::permanent(std::move(message))};
 }
 
+std::string lower(std::string s) {
+    for (char& c : s)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return s;
+}
+
 std::int64_t to_seconds(Instant t) {
     return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }

@@ -25,6 +25,14 @@ struct Failure {
 std::string_view case_select();  // "SELECT <case columns> FROM cases c JOIN citizens z … "
 std::vector<Case> cases_of(const sql::Rows& rows);
 
+std::string lower(std::string s);  // ASCII: addresses compare so (RFC 5321 domains, and practice)
+// The notices' rate limit: automatic messages (every outbound kind but forward and reply) to
+// one address within this window (notice_log, schema version 2).
+inline constexpr std::int64_t notice_window_s = 86400;
+inline bool is_automatic(std::string_view kind) {
+    return kind != "forward" && kind != "reply";
+}
+
 std::int64_t to_seconds(Instant t);
 Instant from_seconds(std::int64_t s);
 std::string day_text(Day d);  // "YYYY-MM-DD"
@@ -63,6 +71,22 @@ inline constexpr int max_attempts = 5;  // temporary failures (busy, serializati
 template <class T, class F>
 util::Result<T> SqlCaseStore::transaction(F&& body) {
     std::lock_guard lock(mu_);
+    if (in_group_) {
+        // Inside a group: a savepoint, so this call fails alone and the group goes on.
+        if (util::Status s = db_->script("SAVEPOINT call"); !s.ok()) return s.error();
+        try {
+            Tx tx(*db_, *config_, clock_.now(), holidays_);
+            T value = body(tx);
+            if (util::Status s = db_->script("RELEASE SAVEPOINT call"); !s.ok()) return s.error();
+            return value;
+        } catch (const Failure& f) {
+            // A failed rollback leaves the group's transaction broken: its commit then fails,
+            // and the whole group is retried, which is safe.
+            (void)db_->script("ROLLBACK TO SAVEPOINT call");
+            (void)db_->script("RELEASE SAVEPOINT call");
+            return f.error;
+        }
+    }
     util::Error last = util::Error::temporary("no attempt");
     for (int attempt = 0; attempt < max_attempts; ++attempt) {
         if (util::Status s = db_->begin(); !s.ok()) {

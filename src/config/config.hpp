@@ -61,6 +61,7 @@ struct Gateway {
     std::vector<std::string> secret_files{"var/secret.key"};
     std::string spool;
     std::uint32_t processor_workers = 2;  // threads turning incoming/ into outgoing/; 0 = hold
+    std::uint32_t processor_batch = 32;   // messages per store transaction and outgoing/ flush
     Limits limits;
 };
 

@@ -78,6 +78,7 @@ void read_gateway(Reporter& r, const Field& f, Gateway& g) {
     m.strings("secret_files", g.secret_files, Need::optional, check_not_empty, true);
     m.string("spool", g.spool, Need::required, check_not_empty);
     m.count("processor_workers", g.processor_workers, 0, 64);
+    m.count("processor_batch", g.processor_batch, 1, 1000);
     if (auto limits = m.get("limits")) read_limits(r, *limits, g.limits);
 }
 

@@ -24,115 +24,203 @@ std::string status_of(std::string_view reply) {
 
 }  // namespace
 
+struct Processor::Work {
+    Inbound in;
+    Result result = Result::retry_later;
+    bool ready = false;                         // prepared: the flow may decide it
+    std::string why;                            // the quarantine reason, or the temporary error
+    std::vector<spool::OutgoingMessage> items;  // moved to outgoing/ by finish()
+    std::vector<std::string> item_ids;
+};
+
 Processor::Processor(ProcessorDeps deps)
     : deps_(std::move(deps)),
       outgoing_(*deps_.spool),
       classify_(mail::classify_config(*deps_.config)),
-      limits_(mail::parse_limits(deps_.config->gateway.limits)) {}
+      limits_(mail::parse_limits(deps_.config->gateway.limits)),
+      batch_(deps_.config->gateway.processor_batch) {}
 
 Processor::~Processor() {
     stop();
 }
 
-Result Processor::handle(const std::string& spool_id) {
+void Processor::prepare(Work& w) {
     const config::Config& c = *deps_.config;
-    Inbound in;
-    in.spool_id = spool_id;
-    in.key = util::cat(c.gateway.hostname, "/", spool_id);
-    auto env = deps_.spool->read_envelope(spool_id);
-    if (!env) {
-        if (env.error().is_temporary()) return Result::retry_later;
-        (void)deps_.spool->quarantine(spool_id, env.error().message);
-        return Result::quarantined;
-    }
+    Inbound& in = w.in;
+    in.key = util::cat(c.gateway.hostname, "/", in.spool_id);
+    auto fail = [&w](const util::Error& e) {
+        w.result = e.is_temporary() ? Result::retry_later : Result::quarantined;
+        w.why = e.message;
+    };
+    auto env = deps_.spool->read_envelope(in.spool_id);
+    if (!env) return fail(env.error());
     in.envelope = std::move(env).value();
     // The listener bounded the size already; the extra room is the Received header we added.
-    auto raw = deps_.spool->read_message(spool_id, c.gateway.limits.max_message_size + (64 << 10));
-    if (!raw) return raw.error().is_temporary() ? Result::retry_later : Result::quarantined;
+    auto raw =
+        deps_.spool->read_message(in.spool_id, c.gateway.limits.max_message_size + (64 << 10));
+    if (!raw) return fail(raw.error());
     in.raw = std::move(raw).value();
     auto parsed = mail::parse(in.raw, limits_);
-    const bool internal = in.envelope.role == "internal";
     if (parsed) {
         in.message = std::move(parsed).value();
         mail::EnvelopeInfo e;
         e.mail_from = in.envelope.mail_from;
         e.recipients = in.envelope.recipients;
-        e.role = internal ? mail::ListenerRole::internal : mail::ListenerRole::public_;
+        e.role = in.envelope.role == "internal" ? mail::ListenerRole::internal
+                                                : mail::ListenerRole::public_;
         in.cls = mail::classify(*in.message, e, classify_);
     } else {
         in.refusal = parsed.refusal().reason;
         in.cls.reason = util::cat("unparsed: ", in.refusal);
     }
-    Flow flow(deps_, in);
-    util::Status st = internal ? flow.agent() : flow.citizen();
-    if (st) st = outgoing_.commit(flow.items);
+    w.ready = true;
+}
+
+void Processor::decide(Work& w) {
+    Flow flow(deps_, w.in);
+    util::Status st = w.in.envelope.role == "internal" ? flow.agent() : flow.citizen();
     if (!st) {
-        util::log_warning("pipeline", util::cat(spool_id, ": ", st.error().message));
-        if (st.error().is_temporary()) return Result::retry_later;
-        if (auto q = deps_.spool->quarantine(spool_id, st.error().message); !q)
-            return Result::retry_later;
-        return Result::quarantined;
-    }
-    if (auto rm = deps_.spool->remove_incoming(spool_id); !rm)
-        util::log_warning("pipeline", util::cat(spool_id, ": ", rm.error().message));
-    std::vector<std::string> ids;
-    for (const auto& m : flow.items) ids.push_back(m.item.id);
-    {
-        std::lock_guard lock(mu_);
-        stats_.items += ids.size();
-    }
-    if (!ids.empty() && deps_.on_outgoing) deps_.on_outgoing(ids);
-    return Result::done;
-}
-
-Result Processor::process(const std::string& spool_id) {
-    Result r = Result::retry_later;
-    try {
-        r = handle(spool_id);
-    } catch (const std::exception& e) {
-        // A bug met on this message: keep it for an operator, keep serving the others.
-        util::log_error("pipeline", util::cat(spool_id, ": ", e.what()));
-        r = deps_.spool->quarantine(spool_id, util::cat("processor: ", e.what()))
-                ? Result::quarantined
-                : Result::retry_later;
-    }
-    std::lock_guard lock(mu_);
-    if (r == Result::done) ++stats_.processed;
-    if (r == Result::retry_later) ++stats_.retried;
-    if (r == Result::quarantined) ++stats_.quarantined;
-    return r;
-}
-
-void Processor::delivery_result(const spool::OutgoingItem& item, bool delivered, bool final,
-                                const std::string& reply) {
-    const auto state = !final      ? cases::DeliveryState::queued
-                       : delivered ? cases::DeliveryState::delivered
-                                   : cases::DeliveryState::failed;
-    const bool to_citizen =
-        item.kind == "reply" || item.kind == "acknowledgement" || item.kind == "absence";
-    if (state != cases::DeliveryState::failed || !to_citizen) {
-        if (auto st = deps_.store->set_delivery(item.delivery, state, reply); !st)
-            util::log_warning("pipeline", util::cat(item.id, ": store: ", st.error().message));
+        w.result = st.error().is_temporary() ? Result::retry_later : Result::quarantined;
+        w.why = st.error().message;
         return;
     }
+    w.result = Result::done;
+    w.items = std::move(flow.items);
+    for (const auto& m : w.items) w.item_ids.push_back(m.item.id);
+}
+
+// After the group: items to outgoing/, inputs removed or quarantined, the relay woken.
+void Processor::finish(std::vector<Work>& batch) {
+    std::vector<spool::OutgoingMessage> all;  // moved out of the works, in batch order
+    for (Work& w : batch)
+        if (w.result == Result::done)
+            for (auto& m : w.items) all.push_back(std::move(m));
+    if (util::Status st = outgoing_.commit(all); !st) {
+        // Find the message at fault, each alone (their store records are durable already, so
+        // this only writes items again).
+        util::log_warning("pipeline", util::cat("batch: ", st.error().message, "; one by one"));
+        auto next = all.begin();
+        for (Work& w : batch) {
+            if (w.result != Result::done) continue;
+            const auto end = next + static_cast<std::ptrdiff_t>(w.items.size());
+            const std::vector<spool::OutgoingMessage> mine(std::make_move_iterator(next),
+                                                           std::make_move_iterator(end));
+            next = end;
+            if (util::Status one = outgoing_.commit(mine); !one) {
+                w.result = one.error().is_temporary() ? Result::retry_later : Result::quarantined;
+                w.why = one.error().message;
+            }
+        }
+    }
+    std::vector<std::string> ids, inputs;
+    for (Work& w : batch) {
+        const std::string& id = w.in.spool_id;
+        if (w.result == Result::done) {
+            ids.insert(ids.end(), w.item_ids.begin(), w.item_ids.end());
+            inputs.push_back(id);
+            continue;
+        }
+        util::log_warning("pipeline", util::cat(id, ": ", w.why));
+        if (w.result == Result::quarantined)
+            if (auto q = deps_.spool->quarantine(id, w.why); !q) w.result = Result::retry_later;
+    }
+    // Left behind by a crash, an input is only replayed: the store answers with its first outcome.
+    if (auto rm = deps_.spool->remove_incoming(inputs); !rm)
+        util::log_warning("pipeline", util::cat("removing processed input: ", rm.error().message));
+    if (!ids.empty()) {
+        {
+            std::lock_guard lock(mu_);
+            stats_.items += ids.size();
+        }
+        if (deps_.on_outgoing) deps_.on_outgoing(ids);
+    }
+}
+
+std::vector<Result> Processor::process(const std::vector<std::string>& spool_ids) {
+    std::vector<Work> batch(spool_ids.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].in.spool_id = spool_ids[i];
+    // A bug met on one message keeps that message for an operator, and the others go on.
+    auto guarded = [](Work& w, auto&& step) {
+        try {
+            step(w);
+        } catch (const std::exception& e) {
+            util::log_error("pipeline", util::cat(w.in.spool_id, ": ", e.what()));
+            w.result = Result::quarantined;
+            w.why = util::cat("processor: ", e.what());
+            w.items.clear();
+            w.item_ids.clear();
+        }
+    };
+    for (Work& w : batch) guarded(w, [this](Work& x) { prepare(x); });
+    const util::Status group = deps_.store->group([&] {
+        for (Work& w : batch)
+            if (w.ready) guarded(w, [this](Work& x) { decide(x); });
+    });
+    if (!group) {
+        // Nothing the flows recorded was kept: every decided message waits for a new try.
+        util::log_warning("pipeline", util::cat("store: ", group.error().message));
+        for (Work& w : batch)
+            if (w.ready) w.result = Result::retry_later, w.why = group.error().message;
+    }
+    finish(batch);
+    std::vector<Result> out;
+    std::lock_guard lock(mu_);
+    if (group) ++stats_.batches;
+    for (const Work& w : batch) {
+        out.push_back(w.result);
+        if (w.result == Result::done) ++stats_.processed;
+        if (w.result == Result::retry_later) ++stats_.retried;
+        if (w.result == Result::quarantined) ++stats_.quarantined;
+    }
+    return out;
+}
+
+util::Status Processor::delivery_result(const DeliveryReport& r,
+                                        std::vector<spool::OutgoingMessage>& items) {
+    const spool::OutgoingItem& item = *r.item;
+    const auto state = !r.final      ? cases::DeliveryState::queued
+                       : r.delivered ? cases::DeliveryState::delivered
+                                     : cases::DeliveryState::failed;
+    const bool to_citizen =
+        item.kind == "reply" || item.kind == "acknowledgement" || item.kind == "absence";
+    if (state != cases::DeliveryState::failed || !to_citizen)
+        return deps_.store->set_delivery(item.delivery, state, r.reply);
     // The notice's key is the failed item: a second report of the same failure sends nothing.
     Inbound in;
     in.spool_id = item.id;
     in.key = util::cat(deps_.config->gateway.hostname, "/", item.id);
     Flow flow(deps_, in);
     auto kase = deps_.store->find_case(item.case_number);
-    util::Status st =
-        !kase    ? util::Status(kase.error())
-        : !*kase ? util::Status{}
-                 : flow.delivery_failed((*kase)->id, item.delivery, status_of(reply), reply);
-    if (st) st = outgoing_.commit(flow.items);
-    if (!st) {
-        util::log_warning("pipeline", util::cat(item.id, ": failure notice: ", st.error().message));
-        return;
+    if (!kase) return kase.error();
+    if (!*kase) return {};
+    util::Status st = flow.delivery_failed((*kase)->id, item.delivery, status_of(r.reply), r.reply);
+    for (auto& m : flow.items) items.push_back(std::move(m));
+    return st;
+}
+
+util::Status Processor::delivery_results(const std::vector<DeliveryReport>& reports) {
+    std::vector<spool::OutgoingMessage> items;
+    util::Status first_error;
+    util::Status group = deps_.store->group([&] {
+        for (const DeliveryReport& r : reports)
+            if (util::Status st = delivery_result(r, items); !st) {
+                // This item's record failed alone (its savepoint); the others stand.
+                util::log_warning("pipeline",
+                                  util::cat(r.item->id, ": store: ", st.error().message));
+                if (first_error && st.error().is_temporary()) first_error = st;
+            }
+    });
+    if (!group) return group;
+    // A temporary failure of one record: report the batch again (the records are idempotent).
+    if (!first_error) return first_error;
+    if (util::Status st = outgoing_.commit(items); !st) {
+        util::log_warning("pipeline", util::cat("failure notices: ", st.error().message));
+        return st;  // reported again: the notices' records are idempotent on their key
     }
     std::vector<std::string> ids;
-    for (const auto& m : flow.items) ids.push_back(m.item.id);
+    for (const auto& m : items) ids.push_back(m.item.id);
     if (!ids.empty() && deps_.on_outgoing) deps_.on_outgoing(ids);
+    return {};
 }
 
 void Processor::start(unsigned workers) {
@@ -151,7 +239,7 @@ void Processor::enqueue(const std::string& spool_id) {
 
 void Processor::run() {
     for (;;) {
-        std::string id;
+        std::vector<std::string> ids;
         {
             std::unique_lock lock(mu_);
             // A message left for later is tried again after a pause (a database restarting).
@@ -163,12 +251,15 @@ void Processor::run() {
                 for (const std::string& left : deps_.spool->incoming_ids()) enqueue(left);
                 continue;
             }
-            id = queue_.front();
-            queue_.pop_front();
+            // What is waiting, up to the batch size: no waiting for a batch to fill.
+            while (!queue_.empty() && ids.size() < batch_) {
+                ids.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
         }
-        process(id);
+        process(ids);
         std::lock_guard lock(mu_);
-        queued_.erase(id);
+        for (const std::string& id : ids) queued_.erase(id);
     }
 }
 

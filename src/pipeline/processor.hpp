@@ -1,6 +1,6 @@
 // pipeline/processor.hpp — from a committed message in incoming/ to outbound items in outgoing/.
 //
-// Contract: process() handles one spool id completely: it reads the message, parses and
+// Contract: process() handles spool ids completely: it reads each message, parses and
 // classifies it, lets the case store thread and record it (idempotent on
 // "<gateway hostname>/<spool id>"), renders what must go out (forward to the referent,
 // acknowledgement and absence notices to the citizen, the referent's rewritten reply), records
@@ -10,6 +10,13 @@
 // processor cannot handle (an exception, a permanent store error) moves to corrupt/ with the
 // reason; a temporary error (database busy or down, disk full) leaves it in incoming/ for a
 // later attempt. Nothing is lost, nothing reaches a citizen unverified.
+// Batches (group commit): a worker takes up to gateway.processor_batch queued ids at once. It
+// reads and parses them first, then decides all of them inside one store group (one database
+// commit, each store call a savepoint), commits all their items to outgoing/ at once (one
+// syncfs), and only then removes the inputs: two flushes for the batch instead of several per
+// message. The batch is only what is waiting: an idle gateway handles a lone message at once.
+// A failed group commit leaves every message of the batch for later; a failed outgoing/ commit
+// is retried message by message, so one bad message cannot hold the others back.
 // Threads: start() runs `workers` threads fed by enqueue() (the spool writer calls it after each
 // commit) and by a rescan of incoming/ at start and after temporary failures. `on_outgoing` is
 // called with the ids of newly committed items (the relay's queue wakes up).
@@ -55,13 +62,20 @@ public:
     Processor(const Processor&) = delete;
     Processor& operator=(const Processor&) = delete;
 
-    // One message, on the caller's thread (tests; the workers use it too).
-    Result process(const std::string& spool_id);
+    // One batch, on the caller's thread (tests; the workers use it too): a result per id.
+    std::vector<Result> process(const std::vector<std::string>& spool_ids);
+    Result process(const std::string& spool_id) { return process(std::vector{spool_id}).front(); }
 
-    // The relay's answer for an item (relay worker threads): the store's delivery row follows;
-    // a final failure of mail to a citizen (reply, acknowledgement, notice) tells the referent.
-    void delivery_result(const spool::OutgoingItem& item, bool delivered, bool final,
-                         const std::string& reply);
+    // The relay's answers (its threads), recorded in one store group: the deliveries' rows
+    // follow; a final failure of mail to a citizen (reply, acknowledgement, notice) tells the
+    // referent. An error: nothing was recorded (the relay keeps the items and reports again).
+    struct DeliveryReport {
+        const spool::OutgoingItem* item = nullptr;
+        bool delivered = false;
+        bool final = false;
+        std::string reply;
+    };
+    util::Status delivery_results(const std::vector<DeliveryReport>& reports);
 
     void start(unsigned workers);
     void enqueue(const std::string& spool_id);
@@ -69,17 +83,25 @@ public:
 
     struct Stats {
         std::uint64_t processed = 0, retried = 0, quarantined = 0, items = 0;
+        std::uint64_t batches = 0;  // store groups committed
     };
     Stats stats() const;
 
 private:
+    struct Work;  // one message of a batch (processor.cpp)
     void run();
-    Result handle(const std::string& spool_id);
+    void prepare(Work& w);  // read, parse, classify: no store
+    void decide(Work& w);   // the flow, inside the store group
+    void finish(std::vector<Work>& batch);
+    // One report inside the group; notice items to commit are appended to `items`.
+    util::Status delivery_result(const DeliveryReport& r,
+                                 std::vector<spool::OutgoingMessage>& items);
 
     ProcessorDeps deps_;
     spool::Outgoing outgoing_;
     const mail::ClassifyConfig classify_;  // from the configuration, once
     const mail::ParseLimits limits_;
+    const std::size_t batch_;  // gateway.processor_batch
     mutable std::mutex mu_;
     std::condition_variable cv_;
     std::deque<std::string> queue_;

@@ -35,6 +35,7 @@ util::Status QueueRunner::start() {
     }
     for (std::uint32_t i = 0; i < std::max<std::uint32_t>(1, deps_.relay.workers); ++i)
         threads_.emplace_back([this] { run(); });
+    settler_ = std::thread([this] { settle_loop(); });
     return {};
 }
 
@@ -121,25 +122,74 @@ void QueueRunner::attempt(Transport& t, const std::string& id) {
                                       " status=", to_string(r.outcome), " attempts=",
                                       std::to_string(item->attempts + 1), " ", r.reply));
     if (final) {
-        if (deps_.on_result) deps_.on_result(*item, r, true);
-        if (auto st = outgoing_.remove(id); !st)
-            util::log_warning("relay", util::cat(id, ": ", st.error().message));
         {
             std::lock_guard lock(mu_);
-            (r.outcome == Outcome::delivered ? stats_.delivered : stats_.failed)++;
+            unsettled_.push_back({std::move(*item), std::move(r), true});
         }
-        return forget();
+        settle_cv_.notify_one();
+        return;  // still known: the settling thread forgets it once removed
     }
     item->attempts += 1;
     item->last_error = r.reply;
     item->next_attempt = now + *delay;
     if (auto st = outgoing_.update(*item); !st)
         util::log_warning("relay", util::cat(id, ": ", st.error().message));
-    if (deps_.on_result) deps_.on_result(*item, r, false);
+    if (deps_.on_results) (void)deps_.on_results({{*item, r, false}});
     {
         std::lock_guard lock(mu_);
         ++stats_.deferred;
         due_.emplace(item->next_attempt, id);
+    }
+}
+
+bool QueueRunner::settle(std::vector<Settled>& batch) {
+    if (deps_.on_results)
+        if (util::Status st = deps_.on_results(batch); !st) {
+            util::log_warning("relay",
+                              util::cat("results of ", std::to_string(batch.size()),
+                                        " items not recorded, kept: ", st.error().message));
+            return false;
+        }
+    std::vector<std::string> ids;
+    for (const Settled& s : batch) ids.push_back(s.item.id);
+    if (auto st = outgoing_.remove(ids); !st)
+        util::log_warning("relay", util::cat("removing delivered items: ", st.error().message));
+    std::lock_guard lock(mu_);
+    for (const Settled& s : batch) {
+        (s.result.outcome == Outcome::delivered ? stats_.delivered : stats_.failed)++;
+        known_.erase(s.item.id);
+    }
+    stats_.queued = known_.size();
+    ++stats_.settled_batches;
+    return true;
+}
+
+void QueueRunner::settle_loop() {
+    std::vector<Settled> batch;
+    for (;;) {
+        {
+            std::unique_lock lock(mu_);
+            settle_cv_.wait(lock, [this] { return workers_done_ || !unsettled_.empty(); });
+            if (unsettled_.empty()) return;  // and the workers are done
+            for (Settled& s : unsettled_) batch.push_back(std::move(s));
+            unsettled_.clear();
+        }
+        if (settle(batch)) {
+            batch.clear();
+            continue;
+        }
+        // Not recorded: the items stay in outgoing/ and the results wait for a second try.
+        std::unique_lock lock(mu_);
+        if (workers_done_) {
+            util::log_warning("relay", util::cat(std::to_string(batch.size()),
+                                                 " results unrecorded at stop: their items stay "
+                                                 "in outgoing/ and go again after restart"));
+            return;
+        }
+        settle_cv_.wait_for(lock, std::chrono::seconds(1));
+        for (Settled& s : unsettled_) batch.push_back(std::move(s));
+        unsettled_ = std::move(batch);
+        batch.clear();
     }
 }
 
@@ -151,6 +201,12 @@ void QueueRunner::stop() {
     cv_.notify_all();
     for (auto& th : threads_) th.join();
     threads_.clear();
+    {
+        std::lock_guard lock(mu_);
+        workers_done_ = true;
+    }
+    settle_cv_.notify_all();
+    if (settler_.joinable()) settler_.join();
 }
 
 QueueRunner::Stats QueueRunner::stats() const {

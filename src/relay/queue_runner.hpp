@@ -2,16 +2,21 @@
 //
 // Contract: start() loads every committed item of outgoing/ (after Outgoing::recover()) into an
 // in-memory schedule by next attempt, then runs `relay.workers` threads, each with its own
-// Transport (make_transport). add() schedules newly committed items at once. One item is in
-// one worker's hands at a time. After each attempt:
-//  - delivered: on_result(item, result, final = true), then the item is removed;
+// Transport (make_transport), and one settling thread. add() schedules newly committed items
+// at once. One item is in one worker's hands at a time. After each attempt:
+//  - delivered or permanent (final): the item waits to be settled. The settling thread takes
+//    every final result waiting, reports them in one call of on_results (the store records
+//    them in one transaction), then removes their items with one fsync of outgoing/: under
+//    load that is two flushes for many deliveries, not two per delivery. When on_results
+//    fails (the store is down) the items stay, and are reported again a second later;
 //  - temporary: the item's attempts, next attempt (retry.hpp: relay.retry with jitter) and last
-//    error are written back durably; past max_queue_lifetime it is final, as permanent;
-//  - permanent: on_result(final = true), then the item is removed.
+//    error are written back durably and reported (final = false); past max_queue_lifetime it
+//    is final, as permanent.
 // Every few seconds outgoing/ is listed again for items committed by another process
-// (referentctl assign). on_result runs before removal, so a crash between them delivers again
-// rather than losing the record (the store's delivery row is idempotent). A relay that is down only
-// grows the queue. stop() lets attempts in flight finish, then joins. Thread-safe.
+// (referentctl assign). Results are reported before their items are removed, so a crash
+// between them delivers again rather than losing the record (the store's delivery row is
+// idempotent). A relay that is down only grows the queue. stop() lets attempts in flight
+// finish, settles what it can, then joins. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -33,13 +38,20 @@
 
 namespace referent::relay {
 
+struct Settled {  // one attempt's outcome, as reported
+    spool::OutgoingItem item;
+    DeliveryResult result;
+    bool final = false;
+};
+
 struct QueueDeps {
     spool::Spool* spool = nullptr;
     config::Relay relay;
     const util::Clock* clock = nullptr;
     util::Random* random = nullptr;
     std::function<util::Result<std::unique_ptr<Transport>>()> make_transport;
-    std::function<void(const spool::OutgoingItem&, const DeliveryResult&, bool final)> on_result;
+    // Records the results (in one store transaction); an error keeps final items for later.
+    std::function<util::Status(const std::vector<Settled>&)> on_results;
 };
 
 class QueueRunner {
@@ -56,6 +68,7 @@ public:
     struct Stats {
         std::uint64_t delivered = 0, deferred = 0, failed = 0;
         std::size_t queued = 0;
+        std::uint64_t settled_batches = 0;
     };
     Stats stats() const;
 
@@ -64,6 +77,8 @@ private:
     void attempt(Transport& t, const std::string& id);
     void schedule(const std::string& id, std::chrono::system_clock::time_point when);
     void rescan();  // items another process committed (referentctl assign)
+    void settle_loop();
+    bool settle(std::vector<Settled>& batch);  // false: reporting failed, items kept
 
     QueueDeps deps_;
     spool::Outgoing outgoing_;
@@ -74,6 +89,10 @@ private:
     bool stopping_ = false;
     std::chrono::steady_clock::time_point last_scan_ = std::chrono::steady_clock::now();
     std::vector<std::thread> threads_;
+    std::vector<Settled> unsettled_;  // final results waiting for the settling thread
+    std::condition_variable settle_cv_;
+    bool workers_done_ = false;  // under mu_: the settling thread drains and ends
+    std::thread settler_;
     Stats stats_;
 };
 

@@ -181,11 +181,17 @@ util::Status Outgoing::update(const OutgoingItem& i) {
     return posix::fsync_dir(out);
 }
 
-util::Status Outgoing::remove(const std::string& id) {
-    const std::string base = (spool_.outgoing_dir() / id).string();
-    if (auto st = posix::unlink_file(base + ".out"); !st) return st;
-    if (auto st = posix::unlink_file(base + ".msg"); !st) return st;
-    return posix::fsync_dir(spool_.outgoing_dir().string());
+util::Status Outgoing::remove(const std::vector<std::string>& ids) {
+    util::Status first_error;  // one stuck item does not keep the others
+    for (const std::string& id : ids) {
+        const std::string base = (spool_.outgoing_dir() / id).string();
+        util::Status st = posix::unlink_file(base + ".out");
+        if (st) st = posix::unlink_file(base + ".msg");
+        if (!st && first_error) first_error = st;
+    }
+    if (ids.empty()) return first_error;
+    if (auto st = posix::fsync_dir(spool_.outgoing_dir().string()); !st) return st;
+    return first_error;
 }
 
 util::Result<std::size_t> Outgoing::recover() {

@@ -3,12 +3,13 @@
 // Layout in <spool>/outgoing/: <id>.msg (the bytes, CRLF) and <id>.out (the item, a versioned
 // "key: value" text, first line "referent-outgoing 1"), written like incoming/: everything
 // under tmp/, one syncfs for the whole batch, the .msg renamed in first, the .out (commit
-// marker) last, one fsync of outgoing/. Item ids are chosen by the caller and are deterministic ("<spool id>-<n>"), so
-// committing after a crash and replay finds the items already there and writes nothing twice.
-// update() rewrites an .out atomically (tmp/ + fsync + rename) for the retry state; remove()
-// drops the .out then the .msg. recover(): an .msg without .out is a half commit: removed.
-// Thread-safety: methods may run concurrently on different ids; one id is handled by one
-// thread at a time (the processor writes it, then one relay worker owns it).
+// marker) last, one fsync of outgoing/. Item ids are chosen by the caller and are deterministic
+// ("<spool id>-<n>"), so committing after a crash and replay finds the items already there and
+// writes nothing twice. update() rewrites an .out atomically (tmp/ + fsync + rename) for the retry
+// state; remove() drops the .out then the .msg, for a batch of items at once. recover(): an .msg
+// without .out is a half commit: removed. Thread-safety: methods may run concurrently on different
+// ids; one id is handled by one thread at a time (the processor writes it, then one relay worker
+// owns it).
 #pragma once
 
 #include <chrono>
@@ -56,7 +57,9 @@ public:
     util::Result<OutgoingItem> item(const std::string& id) const;
     util::Result<std::string> bytes(const std::string& id, std::size_t limit) const;
     util::Status update(const OutgoingItem& item);
-    util::Status remove(const std::string& id);
+    // Drops the items (.out, then .msg), then one fsync of outgoing/ for all of them.
+    util::Status remove(const std::vector<std::string>& ids);
+    util::Status remove(const std::string& id) { return remove(std::vector{id}); }
     // Half commits (.msg without .out) removed; returns how many items are waiting.
     util::Result<std::size_t> recover();
 

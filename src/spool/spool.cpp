@@ -243,11 +243,17 @@ util::Result<std::string> Spool::read_message(const std::string& id, std::size_t
     return posix::read_file((incoming_dir() / (id + ".msg")).string(), limit);
 }
 
-util::Status Spool::remove_incoming(const std::string& id) {
-    const std::string base = (incoming_dir() / id).string();
-    if (auto st = posix::unlink_file(base + ".env"); !st) return st;
-    if (auto st = posix::unlink_file(base + ".msg"); !st) return st;
-    return posix::fsync_dir(incoming_dir().string());
+util::Status Spool::remove_incoming(const std::vector<std::string>& ids) {
+    util::Status first_error;  // one stuck message does not keep the others
+    for (const std::string& id : ids) {
+        const std::string base = (incoming_dir() / id).string();
+        util::Status st = posix::unlink_file(base + ".env");
+        if (st) st = posix::unlink_file(base + ".msg");
+        if (!st && first_error) first_error = st;
+    }
+    if (ids.empty()) return first_error;
+    if (auto st = posix::fsync_dir(incoming_dir().string()); !st) return st;
+    return first_error;
 }
 
 util::Status Spool::quarantine(const std::string& id, const std::string& reason) {

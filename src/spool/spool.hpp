@@ -59,9 +59,10 @@ public:
     // A committed message of incoming/: its envelope and bytes (at most `limit` octets).
     util::Result<Envelope> read_envelope(const std::string& id) const;
     util::Result<std::string> read_message(const std::string& id, std::size_t limit) const;
-    // Done with it (its successors are durable elsewhere): the .env (commit marker) goes
-    // first, then the .msg, then incoming/ is fsynced. Already gone is fine.
-    util::Status remove_incoming(const std::string& id);
+    // Done with them (their successors are durable elsewhere): each .env (commit marker) goes
+    // first, then its .msg, then incoming/ is fsynced once for all. Already gone is fine.
+    util::Status remove_incoming(const std::vector<std::string>& ids);
+    util::Status remove_incoming(const std::string& id) { return remove_incoming(std::vector{id}); }
     // Moves a message the processor could not handle to corrupt/ beside <id>.reason.
     util::Status quarantine(const std::string& id, const std::string& reason);
 

@@ -364,12 +364,28 @@ TEST_P(CaseStoreContract, OutboundRecordsAreIdempotentAndThreadTheCase) {
     EXPECT_EQ(n.rule, ThreadRule::reference);
     EXPECT_EQ(n.earlier_forwards, (std::vector<std::string>{"fwd-1@gw.example"}));
     EXPECT_EQ(*store_->notices_sent("ELODIE@example.fr"), 0u);  // a reply is no notice
-    OutboundRequest ack{"s1/ack/elodie", first.case_->id, "acknowledgement", "ack-1@gw.example",
-                        "etat-civil@mairie.example.fr", "[EC] x", {"elodie@example.fr"}, "b"};
+    OutboundRequest ack{"s1/ack/elodie",
+                        first.case_->id,
+                        "acknowledgement",
+                        "ack-1@gw.example",
+                        "etat-civil@mairie.example.fr",
+                        "[EC] x",
+                        {"elodie@example.fr"},
+                        "b"};
     ASSERT_TRUE(store_->record_outbound(ack).ok());
+    ASSERT_TRUE(store_->record_outbound(ack).ok());  // a replay counts once
     EXPECT_EQ(*store_->notices_sent("ELODIE@example.fr"), 1u);
-    clock_.advance(hours(25));
+    clock_.advance(hours(23));
+    EXPECT_EQ(*store_->notices_sent("elodie@example.fr"), 1u);  // still within the day
+    clock_.advance(hours(2));
     EXPECT_EQ(*store_->notices_sent("elodie@example.fr"), 0u);
+    // A later notice drops the log's rows older than the day; the count stays right.
+    OutboundRequest ack2 = ack;
+    ack2.key = "s2/ack/elodie";
+    ack2.message_id = "ack-2@gw.example";
+    ASSERT_TRUE(store_->record_outbound(ack2).ok());
+    EXPECT_EQ(*store_->notices_sent("elodie@example.fr"), 1u);
+    EXPECT_EQ(sql::as_int(store_->db().query("SELECT COUNT(*) FROM notice_log", {})->at(0)[0]), 1);
     auto ids = store_->citizen_thread(first.case_->id, 10);
     EXPECT_EQ(*ids, (std::vector<std::string>{"s1@client.example", "rep-1@gw.example",
                                               "s2@client.example"}));
@@ -437,6 +453,54 @@ TEST_P(CaseStoreContract, UnknownServiceIsAPermanentError) {
     EXPECT_FALSE(o.error().is_temporary());
     // Nothing was half-written: the spool id is still free.
     EXPECT_TRUE(record(from("a@example.fr", "s1")).created);
+}
+
+// Group commit: calls share one transaction; a failing call (a refused request, or an SQL
+// error that aborts the statement) rolls back alone and the group goes on.
+TEST_P(CaseStoreContract, GroupCommitsItsCallsTogetherAndAFailingCallAlone) {
+    InboundOutcome first, follow;
+    util::Status unknown, broken;
+    const util::Status g = store_->group([&] {
+        first = record(from("elodie@example.fr", "s1"));
+        auto o = store_->record_inbound(from("a@example.fr", "s2", "nope"));
+        unknown = o.ok() ? util::Status{} : util::Status(o.error());
+        // A foreign key violation: on PostgreSQL the statement aborts the transaction, which
+        // the savepoint restores.
+        broken = store_->record_event(std::int64_t{424242}, "note", "no such case");
+        // A later call of the group sees the earlier ones.
+        InboundRequest reply = from("elodie@example.fr", "s3");
+        reply.keys.references = {"s1@client.example"};
+        follow = record(reply);
+    });
+    ASSERT_TRUE(g.ok()) << g.error().message;
+    EXPECT_FALSE(unknown.ok());
+    EXPECT_FALSE(broken.ok());
+    ASSERT_TRUE(first.case_ && follow.case_);
+    EXPECT_EQ(follow.case_->id, first.case_->id);
+    EXPECT_FALSE(follow.created);
+    // Durable after the group; the refused spool id was not taken, no number was skipped.
+    reopen_store();
+    EXPECT_TRUE(record(from("elodie@example.fr", "s1")).replay);
+    EXPECT_TRUE(record(from("a@example.fr", "s2")).created);
+    EXPECT_EQ(store_->find_case("EC-2026-000002")->value_or(Case{}).citizen.address,
+              "a@example.fr");
+}
+
+TEST_P(CaseStoreContract, GroupLeftByAnExceptionKeepsNothingAndGroupsDoNotNest) {
+    util::Status nested;
+    EXPECT_THROW(store_->group([&] {
+        record(from("elodie@example.fr", "s1"));
+        nested = store_->group([] {});
+        throw std::runtime_error("bug");
+    }),
+                 std::runtime_error);
+    EXPECT_FALSE(nested.ok());
+    InboundOutcome again = record(from("elodie@example.fr", "s1"));
+    EXPECT_FALSE(again.replay);
+    EXPECT_EQ(again.case_->number, "EC-2026-000001");
+    // The store is usable again, in and out of groups.
+    EXPECT_TRUE(store_->group([&] { record(from("jean@example.org", "s2")); }).ok());
+    EXPECT_TRUE(record(from("jean@example.org", "s2")).replay);
 }
 
 // Several writers on one database: numbers stay unique and gapless. SQLite: 8 threads, each

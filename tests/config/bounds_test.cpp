@@ -89,6 +89,8 @@ std::vector<Bound> all_bounds() {
         range(kLimits, "min_free_space", "", "0", "1TiB", "1025GiB", "must be between 0B and 1TiB"),
         range(kLimits, "shutdown_grace", "", "0s", "60m", "61m", "must be between 0s and 1h"),
         range(kGateway, "processor_workers", "", "0", "64", "65", "must be between 0 and 64"),
+        range(kGateway, "processor_batch", "0", "1", "1000", "1001",
+              "must be between 1 and 1000"),
         range(kLimits, "max_notices_per_day", "0", "1", "1000", "1001",
               "must be between 1 and 1000"),
         range(kLimits, "max_thread_keys", "0", "1", "1000", "1001",

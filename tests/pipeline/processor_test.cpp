@@ -1,10 +1,13 @@
 // The processor on a real spool, a real SQLite store and the repository's templates: a
 // citizen's message becomes a forward and an acknowledgement in outgoing/ and leaves
 // incoming/; a replay after a crash (the input still there) adds nothing; what cannot be
-// handled goes to corrupt/ with its reason.
+// handled goes to corrupt/ with its reason; a batch shares one store group, goes on past a
+// bad message, and is left whole for later when the store cannot commit.
 #include "pipeline/processor.hpp"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include "cases/sql_case_store.hpp"
 #include "mail/message.hpp"
@@ -45,7 +48,8 @@ protected:
         auto s = spool::Spool::open(dir_.path() / "spool", clock_, random_);
         ASSERT_TRUE(s.ok());
         spool_.emplace(std::move(s).value());
-        auto db = cases::sql::open_sqlite((dir_.path() / "cases.db").string());
+        // A short busy wait: a test holds the database's write lock from another connection.
+        auto db = cases::sql::open_sqlite((dir_.path() / "cases.db").string(), 200);
         ASSERT_TRUE(db.ok());
         auto st = cases::SqlCaseStore::open(std::move(db).value(), config_, clock_);
         ASSERT_TRUE(st.ok()) << st.error().message;
@@ -143,6 +147,54 @@ TEST_F(ProcessorTest, WhatCannotBeHandledGoesToCorruptWithItsReason) {
     EXPECT_TRUE(spool_->incoming_ids().empty());
     EXPECT_TRUE(items().empty());
     EXPECT_EQ(processor_->stats().quarantined, 2u);
+}
+
+TEST_F(ProcessorTest, BatchSharesOneGroupAndGoesOnPastABadMessage) {
+    const std::string a = put(citizen_mail, "etat-civil@mairie.example.fr");
+    const std::string stale = put(citizen_mail, "urbanisme@mairie.example.fr");
+    // The citizen's follow-up, in the same batch: it threads on the first (not yet committed)
+    // message's case, and gets no second acknowledgement.
+    const std::string b =
+        put("From: Elodie <elodie@example.org>\r\nTo: etat-civil@mairie.example.fr\r\n"
+            "Subject: Re: Acte de naissance\r\nMessage-ID: <m2@example.org>\r\n"
+            "In-Reply-To: <m1@example.org>\r\n\r\nJ'oubliais\r\n",
+            "etat-civil@mairie.example.fr");
+    const std::vector<Result> got = processor_->process(std::vector{a, stale, b});
+    EXPECT_EQ(got, (std::vector{Result::done, Result::quarantined, Result::done}));
+    EXPECT_EQ(processor_->stats().batches, 1u);
+    EXPECT_TRUE(spool_->incoming_ids().empty());
+    EXPECT_TRUE(std::filesystem::exists(spool_->corrupt_dir() / (stale + ".reason")));
+    auto out = items();
+    ASSERT_EQ(out.size(), 3u);
+    std::vector<std::string> kinds;
+    for (const auto& i : out) kinds.push_back(i.kind);
+    EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "forward"), 2);
+    EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "acknowledgement"), 1);
+    EXPECT_EQ(out[0].case_number, out[2].case_number);
+    cases::CaseFilter all;
+    EXPECT_EQ(store_->list_cases(all)->size(), 1u);
+}
+
+TEST_F(ProcessorTest, BatchTheStoreCannotCommitIsLeftWholeForLater) {
+    const std::string a = put(citizen_mail, "etat-civil@mairie.example.fr");
+    const std::string b =
+        put("From: Jean <jean@example.org>\r\nTo: etat-civil@mairie.example.fr\r\n"
+            "Subject: Mariage\r\nMessage-ID: <j1@example.org>\r\n\r\nBonjour\r\n",
+            "etat-civil@mairie.example.fr");
+    // Another writer (referentctl, say) holds the database's write lock.
+    auto other = cases::sql::open_sqlite((dir_.path() / "cases.db").string(), 200);
+    ASSERT_TRUE(other.ok());
+    ASSERT_TRUE((*other)->begin().ok());
+    EXPECT_EQ(processor_->process(std::vector{a, b}),
+              (std::vector{Result::retry_later, Result::retry_later}));
+    EXPECT_EQ(spool_->incoming_ids().size(), 2u);
+    EXPECT_TRUE(items().empty());
+    (*other)->rollback();
+    EXPECT_EQ(processor_->process(std::vector{a, b}), (std::vector{Result::done, Result::done}));
+    EXPECT_EQ(items().size(), 4u);
+    cases::CaseFilter all;
+    EXPECT_EQ(store_->list_cases(all)->size(), 2u);
+    EXPECT_EQ(processor_->stats().retried, 2u);
 }
 
 }  // namespace
