@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "app/observability.hpp"
 #include "app/spool_sink.hpp"
 #include "app/systemd.hpp"
 #include "cases/open_store.hpp"
@@ -48,7 +49,8 @@ server::TokenCheck token_check(std::shared_ptr<const cases::TokenKeys> keys) {
 
 server::ConnectionSettings settings_for(const config::Config& c, const config::Listen& l,
                                         const SpoolSink& sink, server::asio::ssl::context* tls,
-                                        const server::TokenCheck& check_token) {
+                                        const server::TokenCheck& check_token,
+                                        util::Registry& metrics) {
     const config::Limits& lim = c.gateway.limits;
     server::ConnectionSettings s;
     s.role = role_name(l.role);
@@ -67,6 +69,16 @@ server::ConnectionSettings settings_for(const config::Config& c, const config::L
     auto policy = std::make_shared<server::RecipientPolicy>(c, l.role, check_token);
     o.check_recipient = [policy](const smtp::Address& a) { return policy->check(a); };
     o.has_space = [&sink](std::uint64_t declared) { return sink.has_space(declared); };
+    o.on_refusal = [&metrics, role = s.role](const smtp::Reply& r) {
+        metrics
+            .counter("referent_smtp_refusals_total",
+                     "4xx and 5xx replies sent to SMTP/LMTP clients, by listener role, reply "
+                     "code and enhanced status code.",
+                     {{"role", role},
+                      {"code", std::to_string(r.code)},
+                      {"status", r.enhanced.empty() ? "none" : r.enhanced}})
+            .inc();
+    };
     return s;
 }
 
@@ -172,9 +184,10 @@ struct Listeners {
 
 util::Status bind_listeners(const config::Config& config, io_context& io, SpoolSink& sink,
                             server::ConnectionRegistry& registry, server::asio::ssl::context* tls,
-                            const server::TokenCheck& check_token, Listeners& out) {
+                            const server::TokenCheck& check_token, util::Registry& metrics,
+                            Listeners& out) {
     for (const auto& l : config.gateway.listen) {
-        out.settings.push_back(settings_for(config, l, sink, tls, check_token));
+        out.settings.push_back(settings_for(config, l, sink, tls, check_token, metrics));
         auto listener =
             server::Listener::bind(io, l.address, l.port, out.settings.back(), sink, registry);
         if (!listener) return listener.error();
@@ -207,6 +220,7 @@ int run_daemon(const config::Config& config) {
     std::signal(SIGPIPE, SIG_IGN);
     util::SystemClock clock;
     util::SystemRandom random;
+    util::Registry metrics;  // before everything that counts into it
     const config::Gateway& gw = config.gateway;
 
     auto tls = load_tls(gw);
@@ -230,6 +244,7 @@ int run_daemon(const config::Config& config) {
 
     // Outgoing: due items leave through the configured transport, one per relay worker.
     relay::QueueDeps q;
+    q.metrics = &metrics;
     q.spool = &*spool;
     q.relay = config.relay;
     q.clock = &clock;
@@ -246,6 +261,7 @@ int run_daemon(const config::Config& config) {
 
     // Incoming: each committed message goes through the processor.
     pipeline::ProcessorDeps p;
+    p.metrics = &metrics;
     p.config = std::make_shared<const config::Config>(config);
     p.spool = &*spool;
     p.store = store->get();
@@ -257,8 +273,8 @@ int run_daemon(const config::Config& config) {
     report = [&processor](const std::vector<relay::Settled>& done) {
         std::vector<pipeline::Processor::DeliveryReport> reports;
         for (const relay::Settled& s : done)
-            reports.push_back({&s.item, s.result.outcome == relay::Outcome::delivered, s.final,
-                               s.result.reply});
+            reports.push_back(
+                {&s.item, s.result.outcome == relay::Outcome::delivered, s.final, s.result.reply});
         return processor.delivery_results(reports);
     };
     // The relay's workers call into the processor: on every way out of this function they are
@@ -272,15 +288,18 @@ int run_daemon(const config::Config& config) {
     processor.start(config.gateway.processor_workers);  // 0: mail waits in incoming/
 
     spool::SpoolWriter writer(*spool, {});
-    SpoolSink sink(*spool, writer, clock, gw.hostname, gw.limits.min_free_space);
+    SpoolSink sink(*spool, writer, clock, gw.hostname, gw.limits.min_free_space, metrics);
     sink.on_committed([&processor](const std::string& id) { processor.enqueue(id); });
     io_context io(1);
     server::ConnectionRegistry registry(gw.limits.max_connections,
                                         gw.limits.max_connections_per_ip);
     Listeners listeners;
-    if (auto st = bind_listeners(config, io, sink, registry, tls->get(), check_token, listeners);
+    if (auto st =
+            bind_listeners(config, io, sink, registry, tls->get(), check_token, metrics, listeners);
         !st)
         return environment_failure(st.error());
+    auto http = start_metrics(config, metrics, *spool, sink, **store, runner);
+    if (!http) return environment_failure(http.error());
 
     SystemdNotifier notifier(io);
     Stopper stopper(io, listeners.all, registry, gw.limits.shutdown_grace, notifier);
@@ -291,6 +310,7 @@ int run_daemon(const config::Config& config) {
 
     io.run();
     stopper.ignore_further_signals();
+    if (*http) (*http)->stop();
     writer.stop();
     processor.stop();
     runner.stop();

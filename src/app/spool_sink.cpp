@@ -14,12 +14,13 @@ const char* body_name(smtp::Body b) {
 }  // namespace
 
 SpoolSink::SpoolSink(spool::Spool& spool, spool::SpoolWriter& writer, util::Clock& clock,
-                     std::string hostname, std::uint64_t min_free_space)
+                     std::string hostname, std::uint64_t min_free_space, util::Registry& metrics)
     : spool_(spool),
       writer_(writer),
       clock_(clock),
       hostname_(std::move(hostname)),
-      min_free_space_(min_free_space) {}
+      min_free_space_(min_free_space),
+      metrics_(metrics) {}
 
 bool SpoolSink::has_space(std::uint64_t declared) const {
     auto free = spool_.free_space();
@@ -61,7 +62,23 @@ void SpoolSink::accept(const smtp::SessionInfo& session, smtp::AcceptedMessage m
     std::size_t nrcpt = env.recipients.size();
     writer_.commit(
         std::move(env), std::move(trace), std::move(message.data),
-        [this, done = std::move(done), id, role, nrcpt, size](util::Status status) {
+        [this, done = std::move(done), id, role, nrcpt, size,
+         started = t.started](util::Status status) {
+            const char* outcome = status.ok()                     ? "queued"
+                                  : status.error().is_temporary() ? "temporary"
+                                                                  : "permanent";
+            metrics_
+                .counter("referent_messages_received_total",
+                         "Messages at the end of DATA, by listener role and outcome (queued: "
+                         "durable in the spool and answered 250).",
+                         {{"role", role}, {"outcome", outcome}})
+                .inc();
+            metrics_
+                .histogram("referent_smtp_transaction_seconds",
+                           "From MAIL accepted to the reply after DATA, by listener role.",
+                           util::latency_buckets(), {{"role", role}})
+                .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                             .count());
             if (status.ok()) {
                 util::log_info("spool", id + ": queued role=" + role +
                                             " size=" + std::to_string(size) +

@@ -15,13 +15,15 @@
 #include "spool/spool.hpp"
 #include "spool/spool_writer.hpp"
 #include "util/clock.hpp"
+#include "util/metrics.hpp"
 
 namespace referent::app {
 
 class SpoolSink final : public smtp::MessageSink {
 public:
+    // `metrics`: referent_messages_received_total and referent_smtp_transaction_seconds.
     SpoolSink(spool::Spool& spool, spool::SpoolWriter& writer, util::Clock& clock,
-              std::string hostname, std::uint64_t min_free_space);
+              std::string hostname, std::uint64_t min_free_space, util::Registry& metrics);
 
     void accept(const smtp::SessionInfo& session, smtp::AcceptedMessage message,
                 std::function<void(smtp::CommitOutcome)> done) override;
@@ -38,6 +40,7 @@ private:
     util::Clock& clock_;
     std::string hostname_;
     std::uint64_t min_free_space_;
+    util::Registry& metrics_;
     std::function<void(const std::string&)> on_committed_;
 };
 

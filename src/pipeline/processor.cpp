@@ -35,6 +35,11 @@ struct Processor::Work {
 
 Processor::Processor(ProcessorDeps deps)
     : deps_(std::move(deps)),
+      metrics_(deps_.metrics ? *deps_.metrics : own_metrics_),
+      processing_(metrics_.histogram("referent_processing_seconds",
+                                     "Time to decide a batch of received messages and commit "
+                                     "what they make, per message of the batch.",
+                                     util::latency_buckets())),
       outgoing_(*deps_.spool),
       classify_(mail::classify_config(*deps_.config)),
       limits_(mail::parse_limits(deps_.config->gateway.limits)),
@@ -137,6 +142,7 @@ void Processor::finish(std::vector<Work>& batch) {
 }
 
 std::vector<Result> Processor::process(const std::vector<std::string>& spool_ids) {
+    const auto started = std::chrono::steady_clock::now();
     std::vector<Work> batch(spool_ids.size());
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i].in.spool_id = spool_ids[i];
     // A bug met on one message keeps that message for an operator, and the others go on.
@@ -163,6 +169,22 @@ std::vector<Result> Processor::process(const std::vector<std::string>& spool_ids
             if (w.ready) w.result = Result::retry_later, w.why = group.error().message;
     }
     finish(batch);
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+    for (const Work& w : batch) {
+        processing_.observe(took.count());
+        const char* outcome = w.result == Result::done          ? "done"
+                              : w.result == Result::quarantined ? "quarantined"
+                                                                : "retried";
+        metrics_
+            .counter("referent_messages_processed_total",
+                     "Received messages through the processor, by listener role, class and "
+                     "outcome (retried: left in incoming/ for a later try).",
+                     {{"role", w.in.envelope.role.empty() ? "unknown" : w.in.envelope.role},
+                      {"class", w.ready ? std::string(mail::to_string(w.in.cls.mail_class))
+                                        : std::string("unread")},
+                      {"outcome", outcome}})
+            .inc();
+    }
     std::vector<Result> out;
     std::lock_guard lock(mu_);
     if (group) ++stats_.batches;
@@ -183,8 +205,26 @@ util::Status Processor::delivery_result(const DeliveryReport& r,
                                      : cases::DeliveryState::failed;
     const bool to_citizen =
         item.kind == "reply" || item.kind == "acknowledgement" || item.kind == "absence";
-    if (state != cases::DeliveryState::failed || !to_citizen)
-        return deps_.store->set_delivery(item.delivery, state, r.reply);
+    if (state == cases::DeliveryState::failed)
+        metrics_
+            .counter("referent_delivery_failures_total",
+                     "Outbound messages failed for good (bounced, refused, or given up after "
+                     "relay.max_queue_lifetime), by kind.",
+                     {{"kind", item.kind}})
+            .inc();
+    if (state != cases::DeliveryState::failed || !to_citizen) {
+        if (util::Status st = deps_.store->set_delivery(item.delivery, state, r.reply); !st)
+            return st;
+        if (state != cases::DeliveryState::failed) return {};
+        // Nobody to tell by mail (a forward, or a notice the gateway wrote to an agent): the
+        // case's event log keeps it, and the metric above counts it.
+        auto kase = deps_.store->find_case(item.case_number);
+        if (!kase) return kase.error();
+        return deps_.store->record_event(
+            *kase ? std::optional<std::int64_t>((*kase)->id) : std::nullopt, "delivery_failed",
+            util::cat("kind=", item.kind, " item=", item.id, " status=", status_of(r.reply), " ",
+                      r.reply));
+    }
     // The notice's key is the failed item: a second report of the same failure sends nothing.
     Inbound in;
     in.spool_id = item.id;

@@ -40,6 +40,7 @@
 #include "spool/outgoing.hpp"
 #include "spool/spool.hpp"
 #include "util/clock.hpp"
+#include "util/metrics.hpp"
 
 namespace referent::pipeline {
 
@@ -51,6 +52,9 @@ struct ProcessorDeps {
     const mail::TemplateSet* templates = nullptr;
     const util::Clock* clock = nullptr;
     std::function<void(const std::vector<std::string>&)> on_outgoing;
+    // Counters and histograms (referent_messages_processed_total, referent_processing_seconds,
+    // referent_delivery_failures_total); null: a private registry nobody reads.
+    util::Registry* metrics = nullptr;
 };
 
 enum class Result { done, retry_later, quarantined };
@@ -97,7 +101,10 @@ private:
     util::Status delivery_result(const DeliveryReport& r,
                                  std::vector<spool::OutgoingMessage>& items);
 
+    util::Registry own_metrics_;  // when deps.metrics is null
     ProcessorDeps deps_;
+    util::Registry& metrics_;
+    util::Histogram& processing_;
     spool::Outgoing outgoing_;
     const mail::ClassifyConfig classify_;  // from the configuration, once
     const mail::ParseLimits limits_;

@@ -17,7 +17,13 @@ constexpr auto rescan_every = std::chrono::seconds(5);
 
 }  // namespace
 
-QueueRunner::QueueRunner(QueueDeps deps) : deps_(std::move(deps)), outgoing_(*deps_.spool) {}
+QueueRunner::QueueRunner(QueueDeps deps)
+    : deps_(std::move(deps)),
+      metrics_(deps_.metrics ? *deps_.metrics : own_metrics_),
+      delay_(metrics_.histogram("referent_delivery_delay_seconds",
+                                "From an outbound item's commit to its delivery.",
+                                util::latency_buckets())),
+      outgoing_(*deps_.spool) {}
 
 QueueRunner::~QueueRunner() {
     stop();
@@ -121,6 +127,23 @@ void QueueRunner::attempt(Transport& t, const std::string& id) {
     util::log_info("relay", util::cat(id, ": kind=", item->kind, " case=", item->case_number,
                                       " status=", to_string(r.outcome), " attempts=",
                                       std::to_string(item->attempts + 1), " ", r.reply));
+    metrics_
+        .counter("referent_deliveries_total",
+                 "Delivery attempts by kind and outcome (delivered, temporary, permanent).",
+                 {{"kind", item->kind}, {"outcome", to_string(r.outcome)}})
+        .inc();
+    if (r.outcome == Outcome::delivered)
+        delay_.observe(std::chrono::duration<double>(now - item->created).count());
+    {
+        std::lock_guard lock(mu_);
+        stats_.relay_answered = r.outcome != Outcome::temporary;
+        stats_.last_reply = r.reply;
+        if (final)
+            deferred_.erase(id);
+        else
+            deferred_.insert(id);
+        stats_.deferred_items = deferred_.size();
+    }
     if (final) {
         {
             std::lock_guard lock(mu_);

@@ -34,6 +34,7 @@
 #include "relay/transport.hpp"
 #include "spool/outgoing.hpp"
 #include "util/clock.hpp"
+#include "util/metrics.hpp"
 #include "util/random.hpp"
 
 namespace referent::relay {
@@ -52,6 +53,8 @@ struct QueueDeps {
     std::function<util::Result<std::unique_ptr<Transport>>()> make_transport;
     // Records the results (in one store transaction); an error keeps final items for later.
     std::function<util::Status(const std::vector<Settled>&)> on_results;
+    // referent_deliveries_total and referent_delivery_delay_seconds; null: a private registry.
+    util::Registry* metrics = nullptr;
 };
 
 class QueueRunner {
@@ -69,6 +72,10 @@ public:
         std::uint64_t delivered = 0, deferred = 0, failed = 0;
         std::size_t queued = 0;
         std::uint64_t settled_batches = 0;
+        std::size_t deferred_items = 0;  // waiting after a temporary failure
+        // The last attempt: did the next hop answer (delivered or permanent)? /healthz.
+        bool relay_answered = true;
+        std::string last_reply;
     };
     Stats stats() const;
 
@@ -80,8 +87,12 @@ private:
     void settle_loop();
     bool settle(std::vector<Settled>& batch);  // false: reporting failed, items kept
 
+    util::Registry own_metrics_;  // when deps.metrics is null
     QueueDeps deps_;
+    util::Registry& metrics_;
+    util::Histogram& delay_;
     spool::Outgoing outgoing_;
+    std::set<std::string> deferred_;  // under mu_: ids waiting after a temporary failure
     mutable std::mutex mu_;
     std::condition_variable cv_;
     std::multimap<std::chrono::system_clock::time_point, std::string> due_;

@@ -6,6 +6,7 @@
 // (app/spool_sink); tests use a memory sink.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -23,6 +24,7 @@ struct Transaction {
     Body body = Body::unspecified;
     bool smtputf8 = false;
     bool tls = false;
+    std::chrono::steady_clock::time_point started{};  // MAIL accepted (transaction time)
 };
 
 struct AcceptedMessage {

@@ -54,11 +54,14 @@ std::string ServerSession::take_output() {
 
 void ServerSession::reply_uncounted(const Reply& r) {
     out_ += r.format();
+    if (r.is_error() && options_.on_refusal) options_.on_refusal(r);
 }
 
 void ServerSession::reply(const Reply& r) {
     out_ += r.format();
-    if (r.is_error()) count_error();
+    if (!r.is_error()) return;
+    if (options_.on_refusal) options_.on_refusal(r);
+    count_error();
 }
 
 // Like Postfix's hard error limit: a client that keeps failing is cut off (a dictionary
@@ -70,6 +73,7 @@ void ServerSession::count_error() {
 
 void ServerSession::close_with(const Reply& r) {
     out_ += r.format();
+    if (options_.on_refusal) options_.on_refusal(r);
     want_ = Want::close;
     in_.clear();
     pos_ = 0;
@@ -226,6 +230,7 @@ void ServerSession::handle_mail(std::string_view arg) {
     transaction_.body = args.body;
     transaction_.smtputf8 = args.smtputf8;
     transaction_.tls = tls_active_;
+    transaction_.started = std::chrono::steady_clock::now();
     reply({250, "2.1.0", "Ok"});
 }
 

@@ -48,6 +48,8 @@ struct SessionOptions {
     std::function<std::optional<Reply>(const Address&)> check_recipient;
     // False when the spool lacks room for a message of `declared` octets (0 = unknown).
     std::function<bool(std::uint64_t declared)> has_space;
+    // Told of every 4xx/5xx reply the session sends (the metrics' refusals by reason).
+    std::function<void(const Reply&)> on_refusal;
 };
 
 class ServerSession {

@@ -152,7 +152,7 @@ class Daemon:
 
     def __init__(self, limits=None, tls=False, wrapper=None, start=True, name="it",
                  listen=None, processor_workers=0, relay=None, agents=None,
-                 service_agents=None, trusted_authserv_ids=()):
+                 service_agents=None, trusted_authserv_ids=(), metrics=False):
         self.dir = tempfile.mkdtemp(prefix="referent-%s-" % name)
         self.spool = os.path.join(self.dir, "spool")
         self.config_path = os.path.join(self.dir, "referent.yaml")
@@ -172,6 +172,7 @@ class Daemon:
         self.agents = agents or [("helene", "Hélène Lefèvre", "helene@services." + CITIZEN_DOMAIN)]
         self.service_agents = service_agents or [a[0] for a in self.agents]
         self.trusted = list(trusted_authserv_ids)
+        self.metrics = metrics  # serve /metrics on a free loopback port (metrics_port())
         self.proc = None
         self._expected_exit = False
         self.ports = {}  # role -> port
@@ -214,8 +215,8 @@ class Daemon:
             "  - { id: etat-civil, name: État civil, address: %(svc)s, case_prefix: EC,"
             " agents: [%(agent_ids)s] }\n"
             "agents:\n%(agents)s"
-            "ops: { metrics_listen: \"\" }\n"
-        ) % {"host": HOSTNAME, "listen": listen, "tls": tls, "dir": self.dir,
+            "ops: { metrics_listen: \"%(metrics)s\" }\n"
+        ) % {"metrics": "127.0.0.1:0" if self.metrics else "","host": HOSTNAME, "listen": listen, "tls": tls, "dir": self.dir,
              "spool": self.spool, "lim": lim, "cd": CITIZEN_DOMAIN, "ad": AGENT_DOMAIN,
              "svc": SERVICE, "tpl": os.path.join(REPO, "templates"), "secret": self.secret_path,
              "workers": self.processor_workers, "relay": self.relay,
@@ -400,6 +401,9 @@ class Daemon:
         self.close()
 
     # -- observations --------------------------------------------------------------------
+    def metrics_port(self):
+        return int(self.wait_for_log(r"metrics on 127\.0\.0\.1:0 port=(\d+)").group(1))
+
     def port(self, role="public"):
         return self.ports[role]
 
