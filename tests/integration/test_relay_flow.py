@@ -7,10 +7,12 @@ in mid-flow loses nothing it acknowledged.
 """
 
 import os
+import sqlite3
 import sys
 import threading
 import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -46,7 +48,7 @@ class RelayFlowTests(unittest.TestCase):
         cls.addClassCleanup(cls.sink.stop)
         relay = ("{ url: %s, starttls: never, retry: [1s], workers: 2 }" % cls.sink.url())
         cls.daemon = Daemon(name=cls.__name__, processor_workers=1, relay=relay,
-                            limits={"idle_timeout": "30s"},
+                            limits={"idle_timeout": "30s"}, metrics=True,
                             agents=[("helene", "Hélène Lefèvre", AGENT, "max_open_cases: 100000")])
         cls.addClassCleanup(cls.daemon.close)
 
@@ -78,6 +80,34 @@ class RelayFlowTests(unittest.TestCase):
                             and citizen in t.message().get_body(("plain",)).get_content()],
                    20, "the delivery-failure notice")
         self.assertEqual(self.sink.to(citizen), [])
+
+    def test_10_refused_forward_is_recorded_and_counted(self):
+        # Nobody can be told by mail when the referent's own mailbox refuses the forward: the
+        # case's event log says so, and referent_delivery_failures_total counts it.
+        citizen = "refusedforward@example.org"
+        self.sink.refuse.add(AGENT.lower())
+        try:
+            self.send(message(citizen, "Refus du relais", "rf1@example.org"), citizen)
+
+            def events():
+                db = sqlite3.connect(os.path.join(self.daemon.dir, "referent.db"), timeout=10)
+                try:
+                    return db.execute(
+                        "SELECT e.detail FROM events e JOIN cases c ON c.id = e.case_id JOIN "
+                        "citizens z ON z.id = c.citizen_id WHERE z.address = ? AND "
+                        "e.kind = 'delivery_failed'", (citizen,)).fetchall()
+                finally:
+                    db.close()
+
+            detail = wait_until(events, 20, "the delivery_failed event")[0][0]
+        finally:
+            self.sink.refuse.discard(AGENT.lower())
+        self.assertIn("kind=forward", detail)
+        self.assertIn("status=5.1.1", detail)
+        url = "http://127.0.0.1:%d/metrics" % self.daemon.metrics_port()
+        with urllib.request.urlopen(url, timeout=10) as r:
+            text = r.read().decode()
+        self.assertRegex(text, r'referent_delivery_failures_total\{kind="forward"\} [1-9]')
 
     def test_10_relay_outage_delays_and_loses_nothing(self):
         self.sink.stop()
