@@ -1,8 +1,9 @@
 // referentctl — operations command line for Référent.
 //
 // Usage: referentctl [-c FILE] COMMAND [ARGS]
-// Commands: check-config, classify, token, keygen, assign. Exit codes: 0 ok, 1 environment,
-// 2 configuration or usage.
+// Commands: check-config, classify, token, keygen, assign, cases, show, close, reopen,
+// absence. Exit codes: 0 ok, 1 environment, 2 configuration or usage.
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -19,6 +20,7 @@
 #include "mail/classify.hpp"
 #include "mail/message.hpp"
 #include "ops/assign.hpp"
+#include "ops/case_commands.hpp"
 #include "ops/check.hpp"
 
 namespace {
@@ -55,7 +57,14 @@ void usage(std::ostream& out) {
            "                      case or agent, same referent, empty reason, bad config)\n"
            "  keygen FILE         write a new random secret to FILE (mode 0600) for\n"
            "                      gateway.secret_files; never overwrites an existing file;\n"
-           "                      exit 1 on failure\n";
+           "                      exit 1 on failure\n"
+           "  cases [--service S] [--agent A] [--status open|closed] [--overdue] [--json]\n"
+           "  show CASE [--json]  a case: messages, referents over time, events\n"
+           "  close CASE, reopen CASE\n"
+           "  absence add AGENT --from DATE --to DATE [--delegate AGENT]\n"
+           "  absence list [--json], absence end AGENT\n"
+           "Each command takes --help. Exit codes: 0 done; 1 the store or the spool cannot be\n"
+           "used (try again); 2 usage, configuration, or a request refused (unknown case...).\n";
 }
 
 namespace mail = referent::mail;
@@ -198,9 +207,12 @@ int keygen_command(const std::string& file) {
 int main(int argc, char** argv) {
     std::string path = default_config;
     std::vector<std::string> rest;
+    // Global options come before the command; what follows it is the command's own.
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
-        if ((a == "-c" || a == "--config") && i + 1 < argc)
+        if (!rest.empty())
+            rest.push_back(a);
+        else if ((a == "-c" || a == "--config") && i + 1 < argc)
             path = argv[++i];
         else if (a == "--version") {
             std::cout << "referentctl " REFERENT_VERSION "\n";
@@ -214,6 +226,18 @@ int main(int argc, char** argv) {
     if (rest.empty()) {
         usage(std::cerr);
         return 2;
+    }
+    const std::vector<std::string> args(rest.begin() + 1, rest.end());
+    const bool help = std::find(args.begin(), args.end(), "--help") != args.end();
+    if (rest[0] == "cases") return referent::ops::cases_command(path, args, std::cout, std::cerr);
+    if (rest[0] == "show") return referent::ops::show_command(path, args, std::cout, std::cerr);
+    if (rest[0] == "close" || rest[0] == "reopen")
+        return referent::ops::status_command(rest[0], path, args, std::cout, std::cerr);
+    if (rest[0] == "absence")
+        return referent::ops::absence_command(path, args, std::cout, std::cerr);
+    if (help) {  // the older commands: their lines of the general usage
+        usage(std::cout);
+        return 0;
     }
     if (rest[0] == "check-config" && rest.size() == 1)
         return referent::ops::check_config_command(path, std::cout, std::cerr);

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""referentctl's store commands against a store filled by the flow, while referentd runs:
+cases (table, filters, --json), show (messages, referents, events), close and reopen, absence
+add / list / end (the running daemon routes the next mail to the delegate at once), --help on
+each command, and the exit codes: 2 for a usage error or a refused request, 1 when the store
+cannot be used.
+"""
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+import test_flow  # noqa: E402
+from test_flow import AGENT, COLLEAGUE  # noqa: E402
+
+
+class ReferentctlTests(test_flow.FlowTests):
+    pass
+
+
+# Only this file's tests: the flow's own run in test_flow.py.
+for name in [n for n in dir(test_flow.FlowTests) if n.startswith("test")]:
+    setattr(ReferentctlTests, name, None)
+
+
+def ctl(daemon, *args, config=None):
+    return subprocess.run([harness.referentctl_path(), "-c", config or daemon.config_path]
+                          + list(args), capture_output=True, text=True, timeout=60,
+                          cwd=daemon.dir)
+
+
+class Commands(ReferentctlTests):
+    def ok(self, *args):
+        p = ctl(self.daemon, *args)
+        self.assertEqual(p.returncode, 0, "%s: %s" % (args, p.stderr))
+        return p.stdout
+
+    def case_of(self, sender, subject, msgid):
+        self.send_citizen(sender, subject, "Bonjour", msgid=msgid)
+        ack, _ = self.wait_outbox(sender, 1, "the acknowledgement to %s" % sender)
+        return ack["X-Referent-Case"]
+
+    def test_cases_show_close_reopen(self):
+        first = self.case_of("lea@example.org", "Naissance", "c1@example.org")
+        second = self.case_of("marc@example.org", "Décès", "c2@example.org")
+        table = self.ok("cases")
+        self.assertTrue(table.startswith("CASE "), table)
+        self.assertIn(first, table)
+        self.assertIn(second, table)
+        listed = json.loads(self.ok("cases", "--json", "--agent", "helene", "--status", "open"))
+        numbers = [c["number"] for c in listed]
+        self.assertIn(first, numbers)
+        lea = [c for c in listed if c["number"] == first][0]
+        self.assertEqual((lea["citizen"], lea["referent"], lea["status"], lea["closed"]),
+                         ("lea@example.org", "helene", "open", None))
+        self.assertEqual(json.loads(self.ok("cases", "--json", "--overdue")), [])
+
+        shown = json.loads(self.ok("show", first, "--json"))
+        self.assertEqual(shown["case"]["number"], first)
+        kinds = [(m["direction"], m["kind"]) for m in shown["messages"]]
+        self.assertEqual(kinds[0], ("in", "human"))
+        self.assertIn(("out", "forward"), kinds)
+        self.assertIn(("out", "acknowledgement"), kinds)
+        self.assertEqual(shown["referents"][0]["agent"], "helene")
+        self.assertIn("created", [e["kind"] for e in shown["events"]])
+        text = self.ok("show", first)
+        self.assertIn("lea@example.org", text)
+        self.assertIn("events", text)
+
+        self.assertIn(first + ": closed", self.ok("close", first))
+        self.assertEqual(ctl(self.daemon, "close", first).returncode, 2)  # already closed
+        closed = json.loads(self.ok("cases", "--json", "--status", "closed"))
+        self.assertEqual([c["number"] for c in closed], [first])
+        self.assertIn(first + ": open", self.ok("reopen", first))
+        self.assertEqual(ctl(self.daemon, "reopen", first).returncode, 2)  # already open
+        events = [e["kind"] for e in json.loads(self.ok("show", first, "--json"))["events"]]
+        self.assertIn("closed", events)
+        self.assertIn("reopened", events)
+
+    def test_absence_routes_the_next_mail_to_the_delegate(self):
+        self.case_of("nina@example.org", "Passeport", "a0@example.org")
+        self.wait_outbox(AGENT, 1, "the first forward to Hélène")
+        today = datetime.date.today()
+        later = today + datetime.timedelta(days=3)
+        out = self.ok("absence", "add", "helene", "--from", today.isoformat(), "--to",
+                      later.isoformat(), "--delegate", "paul")
+        self.assertIn("delegate paul", out)
+        listed = json.loads(self.ok("absence", "list", "--json"))
+        self.assertIn({"agent": "helene", "from": today.isoformat(), "to": later.isoformat(),
+                       "delegate": "paul", "source": "stored"}, listed)
+        try:
+            # Nina's follow-up: her case's mail goes to the delegate while Hélène is away.
+            self.send_citizen("nina@example.org", "Re: Passeport", "Encore moi",
+                              msgid="a1@example.org",
+                              extra=[("In-Reply-To", "<a0@example.org>")])
+            fwd, _ = self.wait_outbox(COLLEAGUE, 1, "the forward to the delegate")
+            self.assertIn("Passeport", str(fwd["Subject"]))
+        finally:
+            self.assertIn("1 stored absence(s) ended", self.ok("absence", "end", "helene"))
+        self.send_citizen("omar@example.org", "Permis", "Bonjour", msgid="a2@example.org")
+        fwd, _ = self.wait_outbox(AGENT, 2, "the forward to Hélène again")
+        self.assertIn("Permis", str(fwd["Subject"]))
+
+    def test_usage_and_refusals_exit_2_and_help_exits_0(self):
+        for cmd in (["cases"], ["show"], ["close"], ["reopen"], ["absence"]):
+            p = ctl(self.daemon, *cmd, "--help")
+            self.assertEqual(p.returncode, 0, cmd)
+            self.assertTrue(p.stdout.startswith("usage: referentctl " + cmd[0]), p.stdout)
+        for args in (["cases", "--status", "pending"], ["cases", "--limit", "0"],
+                     ["cases", "--bogus"], ["cases", "--service", "nope"],
+                     ["cases", "--agent", "nobody"], ["show"], ["show", "EC-1999-000001"],
+                     ["close", "EC-1999-000001"], ["absence"], ["absence", "add", "helene"],
+                     ["absence", "add", "helene", "--from", "2026-02-30", "--to", "2026-03-01"],
+                     ["absence", "add", "helene", "--from", "2026-03-02", "--to", "2026-03-01"],
+                     ["absence", "add", "nobody", "--from", "2026-03-01", "--to", "2026-03-02"],
+                     ["absence", "add", "helene", "--from", "2026-03-01", "--to", "2026-03-02",
+                      "--delegate", "helene"],
+                     ["absence", "end", "nobody"]):
+            p = ctl(self.daemon, *args)
+            self.assertEqual(p.returncode, 2, "%s: %s %s" % (args, p.stdout, p.stderr))
+            self.assertTrue(p.stderr.startswith("referentctl: "), p.stderr)
+
+    def test_store_that_cannot_be_opened_exits_1(self):
+        path = os.path.join(self.daemon.dir, "unreachable.yaml")
+        with open(self.daemon.config_path, encoding="utf-8") as f:
+            text = f.read()
+        text = text.replace("sqlite: %s/referent.db" % self.daemon.dir,
+                            "sqlite: %s/missing/dir/referent.db" % self.daemon.dir)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        p = ctl(self.daemon, "cases", config=path)
+        self.assertEqual(p.returncode, 1, p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
