@@ -11,6 +11,7 @@
 #include "cases/open_store.hpp"
 #include "cases/token.hpp"
 #include "mail/template.hpp"
+#include "pipeline/deadlines.hpp"
 #include "pipeline/processor.hpp"
 #include "relay/queue_runner.hpp"
 #include "server/listener.hpp"
@@ -269,7 +270,7 @@ int run_daemon(const config::Config& config) {
     p.templates = &*templates;
     p.clock = &clock;
     p.on_outgoing = [&runner](const std::vector<std::string>& ids) { runner.add(ids); };
-    pipeline::Processor processor(std::move(p));
+    pipeline::Processor processor(p);  // p stays: the scheduler's deps
     report = [&processor](const std::vector<relay::Settled>& done) {
         std::vector<pipeline::Processor::DeliveryReport> reports;
         for (const relay::Settled& s : done)
@@ -286,6 +287,8 @@ int run_daemon(const config::Config& config) {
     // Both ends are wired before either starts: no thread sees a half-built neighbour.
     if (auto st = runner.start(); !st) return environment_failure(st.error());
     processor.start(config.gateway.processor_workers);  // 0: mail waits in incoming/
+    pipeline::Scheduler scheduler(p);  // reminders and escalations, every ops.deadline_check
+    scheduler.start();
 
     spool::SpoolWriter writer(*spool, {});
     SpoolSink sink(*spool, writer, clock, gw.hostname, gw.limits.min_free_space, metrics);
@@ -312,6 +315,7 @@ int run_daemon(const config::Config& config) {
     stopper.ignore_further_signals();
     if (*http) (*http)->stop();
     writer.stop();
+    scheduler.stop();
     processor.stop();
     runner.stop();
     auto stats = writer.stats();

@@ -145,6 +145,9 @@ public:
     // Automatic messages (every outbound kind but forward and reply) sent to `recipient`
     // (ASCII case-insensitive) in the 24 hours before now: the notices' rate limit.
     virtual util::Result<std::uint32_t> notices_sent(const std::string& recipient) = 0;
+    // Open cases due on or before `until` that no referent has answered yet (no outbound
+    // reply), earliest due first, at most `limit`: the deadlines' reminders and escalations.
+    virtual util::Result<std::vector<Case>> awaiting_answer(Day until, std::size_t limit) = 0;
     virtual util::Status record_event(std::optional<std::int64_t> case_id, const std::string& kind,
                                       const std::string& detail) = 0;
 

@@ -130,6 +130,10 @@ INSERT INTO notice_log (recipient_key, at)
   SELECT lower(d.recipient), m.at FROM deliveries d JOIN messages m ON m.id = d.message_id
   WHERE m.direction = 'out' AND m.kind NOT IN ('forward', 'reply');
 )"},
+        // The deadlines' pass reads the open cases by due date.
+        {3, R"(
+CREATE INDEX cases_open_due ON cases (status, due_on);
+)"},
     };
     return all;
 }

@@ -48,6 +48,7 @@ public:
     util::Result<std::vector<std::string>> citizen_thread(std::int64_t case_id,
                                                           std::size_t max) override;
     util::Result<std::uint32_t> notices_sent(const std::string& recipient) override;
+    util::Result<std::vector<Case>> awaiting_answer(Day until, std::size_t limit) override;
     util::Status record_event(std::optional<std::int64_t> case_id, const std::string& kind,
                               const std::string& detail) override;
 

@@ -219,6 +219,17 @@ util::Result<std::uint32_t> SqlCaseStore::notices_sent(const std::string& recipi
     });
 }
 
+util::Result<std::vector<Case>> SqlCaseStore::awaiting_answer(Day until, std::size_t limit) {
+    return transaction<std::vector<Case>>([&](Tx& tx) {
+        std::string sql(case_select());
+        sql +=
+            "WHERE c.status = 'open' AND c.due_on <= $1 AND NOT EXISTS (SELECT 1 FROM "
+            "messages m WHERE m.case_id = c.id AND m.direction = 'out' AND m.kind = 'reply') "
+            "ORDER BY c.due_on, c.id LIMIT $2";
+        return cases_of(tx.q(sql, {day_text(until), static_cast<std::int64_t>(limit)}));
+    });
+}
+
 util::Status SqlCaseStore::record_event(std::optional<std::int64_t> case_id,
                                         const std::string& kind, const std::string& detail) {
     util::Result<bool> r = transaction<bool>([&](Tx& tx) {

@@ -141,6 +141,7 @@ enum class LogLevelName { debug, info, warning, error };
 
 struct Ops {
     std::string metrics_listen = "127.0.0.1:9125";  // host:port, "" = disabled
+    Seconds deadline_check{900};  // how often referentd looks for reminders and escalations
     LogLevelName log_level = LogLevelName::info;
 };
 

@@ -197,6 +197,7 @@ void read_agent(Reporter& r, const Field& f, Agent& a) {
 void read_ops(Reporter& r, const Field& f, Ops& o) {
     MapReader m(r, f);
     m.string("metrics_listen", o.metrics_listen, Need::optional, check_listen_endpoint);
+    m.duration("deadline_check", o.deadline_check, 60, 86400);
     m.choice("log_level", o.log_level,
              {{"debug", LogLevelName::debug},
               {"info", LogLevelName::info},

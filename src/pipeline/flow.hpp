@@ -37,6 +37,9 @@ public:
     util::Status citizen();
     util::Status agent();
     util::Status handover(const cases::Handover& h);  // handover.cpp
+    // The deadline notice for a case awaiting its answer (deadlines.cpp): `reminder` to whoever
+    // reads the case's mail today, `escalation` to the service's manager.
+    util::Status deadline(const cases::Case& kase, mail::TemplateName name);
 
     std::vector<spool::OutgoingMessage> items;
 

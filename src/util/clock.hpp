@@ -25,6 +25,7 @@ public:
     explicit ManualClock(time_point t) : t_(t) {}
     time_point now() const override { return t_; }
     void advance(std::chrono::system_clock::duration d) { t_ += d; }
+    void set(time_point t) { t_ = t; }
 
 private:
     time_point t_;

@@ -26,6 +26,7 @@ const Section kGateway{"  spool: var/spool\n", "", 6, "  ", "gateway."};
 const Section kRelay{"  maildir: var/outbox\n", "", 10, "  ", "relay."};
 const Section kService{"    agents: [anne]\n", "", 20, "    ", "services[0]."};
 const Section kAgent{"    email: anne@staff.example.fr\n", "", 24, "    ", "agents[0]."};
+const Section kOps{"    email: anne@staff.example.fr\n", "ops:\n", 25, "  ", "ops."};
 
 struct Bound {
     Section section;
@@ -96,6 +97,7 @@ std::vector<Bound> all_bounds() {
         range(kLimits, "max_thread_keys", "0", "1", "1000", "1001",
               "must be between 1 and 1000"),
         range(kRelay, "workers", "0", "1", "256", "257", "must be between 1 and 256"),
+        range(kOps, "deadline_check", "59s", "1m", "24h", "86401s", "must be between 1m and 1d"),
         range(kRelay, "max_queue_lifetime", "59s", "1m", "365d", "366d",
               "must be between 1m and 365d"),
         range(kRelay, "connect_timeout", "0s", "1s", "10m", "601s", "must be between 1s and 10m"),

@@ -1,0 +1,43 @@
+// pipeline/deadlines.hpp — reminders before a case's due date, escalations after it.
+//
+// Contract: check_deadlines() makes one pass over the open cases no referent has answered yet
+// (no outbound reply), due by the next working day (calendar.hpp, organisation.holidays):
+//  - due today or on the next working day: a `reminder` to whoever reads the case's mail today
+//    (the referent, the delegate covering an absence, or the service's fallback address);
+//  - past its due date: an `escalation` to the service's manager (none configured: skipped).
+// Each is recorded as an outbound message keyed "deadline/<case>/<due date>/<kind>/<rcpt>", so
+// it goes once per case and due date, across restarts (a reopened case, with its new due date,
+// may be reminded again). All of one pass share one store group and one outgoing/ commit; the
+// new item ids go to deps.on_outgoing. Returns how many messages were queued.
+// Scheduler runs a pass at start and then every ops.deadline_check on its own thread.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "pipeline/processor.hpp"
+
+namespace referent::pipeline {
+
+util::Result<std::size_t> check_deadlines(const ProcessorDeps& deps);
+
+class Scheduler {
+public:
+    explicit Scheduler(const ProcessorDeps& deps) : deps_(deps) {}
+    ~Scheduler() { stop(); }
+    Scheduler(const Scheduler&) = delete;
+    Scheduler& operator=(const Scheduler&) = delete;
+
+    void start();
+    void stop();
+
+private:
+    const ProcessorDeps& deps_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace referent::pipeline
