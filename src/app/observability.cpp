@@ -55,6 +55,14 @@ util::Result<std::unique_ptr<server::MetricsHttp>> start_metrics(
                             {{{"state", "deferred"}}, deferred},
                             {{{"state", "corrupt"}}, files_in(spool.corrupt_dir(), ".reason")}};
                     });
+    metrics.sampled("referent_cases",
+                    "Cases by state: open, and overdue (open past their due date).", [&store] {
+                        auto c = store.counts();
+                        if (!c) return std::vector<std::pair<util::Labels, double>>{};
+                        return std::vector<std::pair<util::Labels, double>>{
+                            {{{"state", "open"}}, static_cast<double>(c->open)},
+                            {{{"state", "overdue"}}, static_cast<double>(c->overdue)}};
+                    });
     if (config.ops.metrics_listen.empty()) return std::unique_ptr<server::MetricsHttp>();
     auto http = std::make_unique<server::MetricsHttp>(
         [&metrics] { return metrics.render(); },

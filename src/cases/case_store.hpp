@@ -148,6 +148,11 @@ public:
     // Open cases due on or before `until` that no referent has answered yet (no outbound
     // reply), earliest due first, at most `limit`: the deadlines' reminders and escalations.
     virtual util::Result<std::vector<Case>> awaiting_answer(Day until, std::size_t limit) = 0;
+    // How many cases are open, and how many of them are past their due date (metrics).
+    struct Counts {
+        std::uint64_t open = 0, overdue = 0;
+    };
+    virtual util::Result<Counts> counts() = 0;
     virtual util::Status record_event(std::optional<std::int64_t> case_id, const std::string& kind,
                                       const std::string& detail) = 0;
 

@@ -49,6 +49,7 @@ public:
                                                           std::size_t max) override;
     util::Result<std::uint32_t> notices_sent(const std::string& recipient) override;
     util::Result<std::vector<Case>> awaiting_answer(Day until, std::size_t limit) override;
+    util::Result<Counts> counts() override;
     util::Status record_event(std::optional<std::int64_t> case_id, const std::string& kind,
                               const std::string& detail) override;
 

@@ -230,6 +230,18 @@ util::Result<std::vector<Case>> SqlCaseStore::awaiting_answer(Day until, std::si
     });
 }
 
+util::Result<CaseStore::Counts> SqlCaseStore::counts() {
+    return transaction<Counts>([&](Tx& tx) {
+        Counts c;
+        if (auto r = tx.one("SELECT COUNT(*) FROM cases WHERE status = 'open'"))
+            c.open = static_cast<std::uint64_t>(sql::as_int((*r)[0]));
+        if (auto r = tx.one("SELECT COUNT(*) FROM cases WHERE status = 'open' AND due_on < $1",
+                            {day_text(tx.today)}))
+            c.overdue = static_cast<std::uint64_t>(sql::as_int((*r)[0]));
+        return c;
+    });
+}
+
 util::Status SqlCaseStore::record_event(std::optional<std::int64_t> case_id,
                                         const std::string& kind, const std::string& detail) {
     util::Result<bool> r = transaction<bool>([&](Tx& tx) {

@@ -413,8 +413,15 @@ TEST_P(CaseStoreContract, ListsFiltersAndOverdue) {
     CaseFilter overdue;
     overdue.overdue = true;
     EXPECT_EQ(store_->list_cases(overdue)->size(), 0u);
+    EXPECT_EQ(store_->counts()->open, 2u);
+    EXPECT_EQ(store_->counts()->overdue, 0u);
+    // Nobody answered yet: both open cases await their answer, due 11 March.
+    EXPECT_EQ(store_->awaiting_answer(Day{year{2026} / March / 10}, 10)->size(), 0u);
+    EXPECT_EQ(store_->awaiting_answer(Day{year{2026} / March / 11}, 10)->size(), 2u);
+    EXPECT_EQ(store_->awaiting_answer(Day{year{2026} / March / 11}, 1)->size(), 1u);
     clock_.advance(days(8));  // past 11 March
     EXPECT_EQ(store_->list_cases(overdue)->size(), 2u);
+    EXPECT_EQ(store_->counts()->overdue, 2u);
     EXPECT_FALSE(store_->find_case("EC-2026-000009")->has_value());
     EXPECT_TRUE(store_->find_case("EC-2026-000001")->has_value());
 }

@@ -126,6 +126,8 @@ class MetricsTests(DaemonTestCase):
         self.assertEqual(value(s, "referent_delivery_delay_seconds_count"), 2 * n)
         for state in ("incoming", "outbound", "deferred", "corrupt"):
             self.assertEqual(value(s, "referent_queue_items", state=state), 0, state)
+        self.assertEqual(value(s, "referent_cases", state="open"), n)  # one case per citizen
+        self.assertEqual(value(s, "referent_cases", state="overdue"), 0)
         # Counters never go down between scrapes.
         for earlier, later in zip(scraped, scraped[1:]):
             for key, v in earlier.items():
