@@ -2,7 +2,7 @@
 //
 // Usage: referentctl [-c FILE] COMMAND [ARGS]
 // Commands: check-config, classify, token, keygen, assign, cases, show, close, reopen,
-// absence. Exit codes: 0 ok, 1 environment, 2 configuration or usage.
+// absence, directory. Exit codes: 0 ok, 1 environment, 2 configuration or usage.
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -22,6 +22,7 @@
 #include "ops/assign.hpp"
 #include "ops/case_commands.hpp"
 #include "ops/check.hpp"
+#include "ops/directory.hpp"
 
 namespace {
 
@@ -63,6 +64,8 @@ void usage(std::ostream& out) {
            "  close CASE, reopen CASE\n"
            "  absence add AGENT --from DATE --to DATE [--delegate AGENT]\n"
            "  absence list [--json], absence end AGENT\n"
+           "  directory --out DIR the public page (index.html, directory.json) of services and\n"
+           "                      their public referents\n"
            "Each command takes --help. Exit codes: 0 done; 1 the store or the spool cannot be\n"
            "used (try again); 2 usage, configuration, or a request refused (unknown case...).\n";
 }
@@ -235,6 +238,8 @@ int main(int argc, char** argv) {
         return referent::ops::status_command(rest[0], path, args, std::cout, std::cerr);
     if (rest[0] == "absence")
         return referent::ops::absence_command(path, args, std::cout, std::cerr);
+    if (rest[0] == "directory")
+        return referent::ops::directory_command(path, args, std::cout, std::cerr);
     if (help) {  // the older commands: their lines of the general usage
         usage(std::cout);
         return 0;
