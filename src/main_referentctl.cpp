@@ -2,7 +2,7 @@
 //
 // Usage: referentctl [-c FILE] COMMAND [ARGS]
 // Commands: check-config, classify, token, keygen, assign, cases, show, close, reopen,
-// absence, directory. Exit codes: 0 ok, 1 environment, 2 configuration or usage.
+// absence, directory, export, purge. Exit codes: 0 ok, 1 environment, 2 configuration or usage.
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -23,6 +23,7 @@
 #include "ops/case_commands.hpp"
 #include "ops/check.hpp"
 #include "ops/directory.hpp"
+#include "ops/privacy_commands.hpp"
 
 namespace {
 
@@ -66,6 +67,9 @@ void usage(std::ostream& out) {
            "  absence list [--json], absence end AGENT\n"
            "  directory --out DIR the public page (index.html, directory.json) of services and\n"
            "                      their public referents\n"
+           "  export --citizen ADDRESS DIR\n"
+           "                      everything held about a citizen (GDPR art. 15)\n"
+           "  purge [--dry-run]   retention: bodies of cases closed past retention_days\n"
            "Each command takes --help. Exit codes: 0 done; 1 the store or the spool cannot be\n"
            "used (try again); 2 usage, configuration, or a request refused (unknown case...).\n";
 }
@@ -238,6 +242,8 @@ int main(int argc, char** argv) {
         return referent::ops::status_command(rest[0], path, args, std::cout, std::cerr);
     if (rest[0] == "absence")
         return referent::ops::absence_command(path, args, std::cout, std::cerr);
+    if (rest[0] == "export") return referent::ops::export_command(path, args, std::cout, std::cerr);
+    if (rest[0] == "purge") return referent::ops::purge_command(path, args, std::cout, std::cerr);
     if (rest[0] == "directory")
         return referent::ops::directory_command(path, args, std::cout, std::cerr);
     if (help) {  // the older commands: their lines of the general usage

@@ -98,7 +98,8 @@ struct CaseFilter {
     std::optional<std::string> service;
     std::optional<std::string> agent;
     std::optional<CaseStatus> status;
-    bool overdue = false;  // open and due before today
+    std::optional<std::string> citizen;  // the citizen's address, ASCII case-insensitive
+    bool overdue = false;                // open and due before today
     std::size_t limit = 1000;
 };
 
@@ -153,6 +154,16 @@ public:
         std::uint64_t open = 0, overdue = 0;
     };
     virtual util::Result<Counts> counts() = 0;
+
+    // The retention purge: for each service, the cases closed more than its retention_days
+    // ago lose their messages' bytes and subjects, their inbound senders and their delivery
+    // addresses; a citizen all of whose cases are so purged gets a pseudonym
+    // ("citizen-<id>@purged.invalid", no name). Case numbers, dates, referents and the event
+    // log stay. `dry_run`: counts what would change, changes nothing. Idempotent.
+    struct PurgeReport {
+        std::uint64_t cases = 0, messages = 0, citizens = 0;
+    };
+    virtual util::Result<PurgeReport> purge(bool dry_run) = 0;
     virtual util::Status record_event(std::optional<std::int64_t> case_id, const std::string& kind,
                                       const std::string& detail) = 0;
 

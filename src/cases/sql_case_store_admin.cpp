@@ -2,6 +2,7 @@
 // and the reads. The mail path is in sql_case_store.cpp.
 #include "cases/sql_case_store.hpp"
 #include "cases/sql_case_store_tx.hpp"
+#include "util/cat.hpp"
 
 namespace referent::cases {
 
@@ -159,6 +160,7 @@ util::Result<std::vector<Case>> SqlCaseStore::list_cases(const CaseFilter& f) {
         if (f.service) where("c.service = ?", *f.service);
         if (f.agent) where("c.referent = ?", *f.agent);
         if (f.status) where("c.status = ?", std::string(to_string(*f.status)));
+        if (f.citizen) where("z.address_key = ?", lower(*f.citizen));
         if (f.overdue) {
             where("c.status = ?", std::string("open"));
             where("c.due_on < ?", day_text(tx.today));
@@ -239,6 +241,80 @@ util::Result<CaseStore::Counts> SqlCaseStore::counts() {
                             {day_text(tx.today)}))
             c.overdue = static_cast<std::uint64_t>(sql::as_int((*r)[0]));
         return c;
+    });
+}
+
+util::Result<CaseStore::PurgeReport> SqlCaseStore::purge(bool dry_run) {
+    return transaction<PurgeReport>([&](Tx& tx) {
+        PurgeReport r;
+        // The cases of one service past its retention, with something personal left.
+        constexpr std::string_view due =
+            "SELECT c.id FROM cases c WHERE c.service = $1 AND c.status = 'closed' AND "
+            "c.closed_at < $2 AND EXISTS (SELECT 1 FROM messages m WHERE m.case_id = c.id AND "
+            "(m.raw IS NOT NULL OR m.subject <> '' OR (m.direction = 'in' AND m.sender <> '')))";
+        for (const config::Service& s : tx.config.services) {
+            const std::vector<sql::Value> p{
+                s.id, tx.now_s - static_cast<std::int64_t>(s.retention_days) * 86400};
+            const std::string in = util::cat("(", due, ")");
+            r.cases += static_cast<std::uint64_t>(
+                sql::as_int(tx.q(util::cat("SELECT COUNT(*) FROM ", in, " x"), p)[0][0]));
+            r.messages += static_cast<std::uint64_t>(sql::as_int(
+                tx.q(util::cat("SELECT COUNT(*) FROM messages WHERE case_id IN ", in), p)[0][0]));
+            if (dry_run) continue;
+            tx.q(util::cat("UPDATE deliveries SET recipient = 'purged', last_error = '' WHERE "
+                           "message_id IN (SELECT id FROM messages WHERE case_id IN ",
+                           in, ")"),
+                 p);
+            tx.q(util::cat("UPDATE messages SET raw = NULL, subject = '', sender = CASE WHEN "
+                           "direction = 'in' THEN '' ELSE sender END WHERE case_id IN ",
+                           in),
+                 p);
+        }
+        // Citizens with nothing left but purged, closed cases.
+        constexpr std::string_view gone =
+            "FROM citizens z WHERE z.address NOT LIKE '%@purged.invalid' AND EXISTS (SELECT 1 "
+            "FROM cases c WHERE c.citizen_id = z.id) AND NOT EXISTS (SELECT 1 FROM cases c WHERE "
+            "c.citizen_id = z.id AND (c.status = 'open' OR EXISTS (SELECT 1 FROM messages m "
+            "WHERE m.case_id = c.id AND (m.raw IS NOT NULL OR m.subject <> '' OR "
+            "(m.direction = 'in' AND m.sender <> '')))))";
+        if (dry_run) {
+            // A real run pseudonymises the citizens whose every case is closed and past its
+            // service's retention: the message purge above cleans exactly those cases.
+            for (const sql::Row& row : tx.q("SELECT z.id FROM citizens z WHERE z.address NOT "
+                                            "LIKE '%@purged.invalid'")) {
+                const std::int64_t id = sql::as_int(row[0]);
+                bool all = true, any = false;
+                for (const sql::Row& c :
+                     tx.q("SELECT service, status, closed_at FROM cases WHERE citizen_id = $1",
+                          {id})) {
+                    any = true;
+                    const config::Service* s = tx.config.find_service(sql::as_text(c[0]));
+                    const std::int64_t keep =
+                        static_cast<std::int64_t>(s ? s->retention_days : 36500) * 86400;
+                    all = all && sql::as_text(c[1]) == "closed" &&
+                          sql::as_int(c[2]) < tx.now_s - keep;
+                }
+                r.citizens += any && all ? 1 : 0;
+            }
+            return r;
+        }
+        for (const sql::Row& row : tx.q(util::cat("SELECT z.id ", gone))) {
+            const std::int64_t id = sql::as_int(row[0]);
+            const std::string pseudonym =
+                util::cat("citizen-", std::to_string(id), "@purged.invalid");
+            tx.q("UPDATE citizens SET address = $1, address_key = $1, name = '' WHERE id = $2",
+                 {pseudonym, id});
+            tx.event(std::nullopt, "purged",
+                     util::cat("citizen ", std::to_string(id), " pseudonymised"));
+            ++r.citizens;
+        }
+        // The notices' rate-limit log only needs its last day.
+        tx.q("DELETE FROM notice_log WHERE at <= $1", {tx.now_s - notice_window_s});
+        if (r.cases)
+            tx.event(std::nullopt, "purged",
+                     util::cat(std::to_string(r.cases), " cases, ", std::to_string(r.messages),
+                               " messages: bodies and subjects deleted"));
+        return r;
     });
 }
 

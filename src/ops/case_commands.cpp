@@ -13,7 +13,7 @@ namespace {
 constexpr const char* cases_usage =
     "usage: referentctl cases [--service S] [--agent A] [--status open|closed] [--overdue]\n"
     "                         [--limit N] [--json]\n"
-    "  list cases, newest first (default limit 1000); --overdue: open and past their due date\n";
+    "  list cases, oldest first (default limit 1000); --overdue: open and past their due date\n";
 constexpr const char* show_usage =
     "usage: referentctl show CASE [--json]\n"
     "  the case, its messages in order, its referents over time and its events\n";

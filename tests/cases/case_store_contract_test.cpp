@@ -510,6 +510,54 @@ TEST_P(CaseStoreContract, GroupLeftByAnExceptionKeepsNothingAndGroupsDoNotNest) 
     EXPECT_TRUE(record(from("jean@example.org", "s2")).replay);
 }
 
+TEST_P(CaseStoreContract, PurgeAfterRetentionKeepsNumbersAndEventsOnly) {
+    config_->services[0].retention_days = 10;
+    InboundOutcome a = record(from("anne@example.fr", "s1"));
+    InboundOutcome b_old = record(from("bruno@example.fr", "s2"));
+    clock_.advance(days(1));
+    InboundOutcome b_open = record(from("bruno@example.fr", "s3"));
+    ASSERT_TRUE(store_->close(a.case_->number).ok());
+    ASSERT_TRUE(store_->close(b_old.case_->number).ok());
+    const std::size_t events_before = events(a.case_->number).size();
+    // Not yet: closed 9 days ago.
+    clock_.advance(days(9));
+    EXPECT_EQ(store_->purge(false)->cases, 0u);
+    clock_.advance(days(2));
+    auto dry = store_->purge(true);
+    ASSERT_TRUE(dry.ok()) << dry.error().message;
+    EXPECT_EQ(dry->cases, 2u);
+    EXPECT_EQ(dry->messages, 2u);
+    EXPECT_EQ(dry->citizens, 1u);                              // Anne; Bruno still has an open case
+    EXPECT_TRUE(store_->message_raw(a.message)->has_value());  // a dry run changes nothing
+    auto done = store_->purge(false);
+    ASSERT_TRUE(done.ok()) << done.error().message;
+    EXPECT_EQ(done->cases, 2u);
+    EXPECT_EQ(done->messages, 2u);
+    EXPECT_EQ(done->citizens, 1u);
+    EXPECT_FALSE(store_->message_raw(a.message)->has_value());
+    EXPECT_FALSE(store_->message_raw(b_old.message)->has_value());
+    EXPECT_TRUE(store_->message_raw(b_open.message)->has_value());
+    auto file = store_->case_file(a.case_->number);
+    ASSERT_TRUE(file.ok());
+    EXPECT_EQ(file->case_.number, a.case_->number);
+    EXPECT_TRUE(file->case_.citizen.address.ends_with("@purged.invalid"))
+        << file->case_.citizen.address;
+    EXPECT_EQ(file->case_.citizen.name, "");
+    EXPECT_EQ(file->messages.at(0).subject, "");
+    EXPECT_EQ(file->messages.at(0).sender, "");
+    EXPECT_FALSE(file->messages.at(0).has_raw);
+    EXPECT_GE(file->events.size(), events_before);  // the log stays whole
+    EXPECT_EQ(store_->find_case(b_old.case_->number)->value().citizen.address, "bruno@example.fr");
+    CaseFilter anne;
+    anne.citizen = "ANNE@example.fr";
+    EXPECT_TRUE(store_->list_cases(anne)->empty());  // nothing left under her address
+    CaseFilter bruno;
+    bruno.citizen = "Bruno@Example.fr";
+    EXPECT_EQ(store_->list_cases(bruno)->size(), 2u);
+    auto again = store_->purge(false);
+    EXPECT_EQ(again->cases + again->messages + again->citizens, 0u);  // idempotent
+}
+
 // Several writers on one database: numbers stay unique and gapless. SQLite: 8 threads, each
 // with its own connection. PostgreSQL: 2 processes.
 TEST_P(CaseStoreContract, ConcurrentCreationKeepsNumbersUniqueAndGapless) {

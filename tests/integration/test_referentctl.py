@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """referentctl's store commands against a store filled by the flow, while referentd runs:
 cases (table, filters, --json), show (messages, referents, events), close and reopen, absence
-add / list / end (the running daemon routes the next mail to the delegate at once), --help on
+add / list / end (the running daemon routes the next mail to the delegate at once), export (the
+files are the bytes received and sent), purge (reports; its effect is the store's contract
+suite, which moves the clock past retention_days), --help on
 each command, and the exit codes: 2 for a usage error or a refused request, 1 when the store
 cannot be used.
 """
@@ -106,8 +108,47 @@ class Commands(ReferentctlTests):
         fwd, _ = self.wait_outbox(AGENT, 2, "the forward to Hélène again")
         self.assertIn("Permis", str(fwd["Subject"]))
 
+    def test_export_round_trips_what_is_held(self):
+        number = self.case_of("Export.Me@example.org", "Accès", "e1@example.org")
+        fwd, fwd_raw = self.wait_outbox(AGENT, 1, "the forward")
+        ack, ack_raw = self.wait_outbox("export.me@example.org", 1, "the acknowledgement")
+        target = os.path.join(self.daemon.dir, "export")
+        out = self.ok("export", "--citizen", "export.me@EXAMPLE.org", target)
+        self.assertIn("1 cases", out)
+        with open(os.path.join(target, "citizen.json"), encoding="utf-8") as f:
+            doc = json.load(f)
+        self.assertEqual(doc["citizen"], "Export.Me@example.org")
+        self.assertEqual([c["number"] for c in doc["cases"]], [number])
+        files = {m["kind"]: m["file"] for m in doc["cases"][0]["messages"]}
+        self.assertEqual(set(files), {"human", "forward", "acknowledgement"})
+
+        def read(rel):
+            with open(os.path.join(target, rel), "rb") as f:
+                return f.read()
+
+        self.assertIn(b"Bonjour", read(files["human"]))
+        # The outbound messages as they left (the Maildir adds its Return-Path line first).
+        self.assertEqual(read(files["forward"]), fwd_raw.split(b"\r\n", 1)[1])
+        self.assertEqual(read(files["acknowledgement"]), ack_raw.split(b"\r\n", 1)[1])
+        self.assertIn("created", [e["kind"] for e in doc["cases"][0]["events"]])
+        # A second export never mixes with the first; an unknown citizen has no case.
+        self.assertEqual(ctl(self.daemon, "export", "--citizen", "export.me@example.org",
+                             target).returncode, 2)
+        self.assertIn("no case", self.ok("export", "--citizen", "nobody@example.org",
+                                         os.path.join(self.daemon.dir, "none")))
+
+    def test_purge_reports_and_respects_retention(self):
+        # Nothing here is past its retention (730 days): a dry run and a run change nothing.
+        self.case_of("kept@example.org", "Garde", "p1@example.org")
+        self.assertEqual(self.ok("purge", "--dry-run"),
+                         "would purge: 0 cases, 0 messages, 0 citizens pseudonymised\n")
+        self.assertEqual(self.ok("purge"),
+                         "purged: 0 cases, 0 messages, 0 citizens pseudonymised\n")
+        self.assertEqual(ctl(self.daemon, "purge", "now").returncode, 2)
+
     def test_usage_and_refusals_exit_2_and_help_exits_0(self):
-        for cmd in (["cases"], ["show"], ["close"], ["reopen"], ["absence"]):
+        for cmd in (["cases"], ["show"], ["close"], ["reopen"], ["absence"], ["export"],
+                    ["purge"], ["directory"]):
             p = ctl(self.daemon, *cmd, "--help")
             self.assertEqual(p.returncode, 0, cmd)
             self.assertTrue(p.stdout.startswith("usage: referentctl " + cmd[0]), p.stdout)
@@ -120,7 +161,8 @@ class Commands(ReferentctlTests):
                      ["absence", "add", "nobody", "--from", "2026-03-01", "--to", "2026-03-02"],
                      ["absence", "add", "helene", "--from", "2026-03-01", "--to", "2026-03-02",
                       "--delegate", "helene"],
-                     ["absence", "end", "nobody"]):
+                     ["absence", "end", "nobody"], ["export", "x"],
+                     ["export", "--citizen", "a@example.org"], ["directory"]):
             p = ctl(self.daemon, *args)
             self.assertEqual(p.returncode, 2, "%s: %s %s" % (args, p.stdout, p.stderr))
             self.assertTrue(p.stderr.startswith("referentctl: "), p.stderr)
