@@ -119,16 +119,32 @@ util::Result<std::size_t> check_deadlines(const ProcessorDeps& deps) {
     return ids.size();
 }
 
+void scheduled_pass(const ProcessorDeps& deps, std::optional<cases::Day>& last_purge) {
+    if (auto r = check_deadlines(deps); !r)
+        util::log_warning("deadlines", util::cat("pass failed: ", r.error().message));
+    const cases::Day today = cases::local_date(deps.clock->now());
+    if (last_purge == today) return;
+    auto p = deps.store->purge(false);
+    if (!p) {
+        util::log_warning("purge", util::cat("failed, next pass tries again: ", p.error().message));
+        return;
+    }
+    last_purge = today;
+    util::log_info("purge", util::cat("cases=", std::to_string(p->cases),
+                                      " messages=", std::to_string(p->messages),
+                                      " citizens=", std::to_string(p->citizens)));
+}
+
 void Scheduler::start() {
     thread_ = std::thread([this] {
+        std::optional<cases::Day> last_purge;
         std::unique_lock lock(mu_);
         while (!stopping_) {
             lock.unlock();
             try {
-                if (auto r = check_deadlines(deps_); !r)
-                    util::log_warning("deadlines", util::cat("pass failed: ", r.error().message));
+                scheduled_pass(deps_, last_purge);
             } catch (const std::exception& e) {  // a bug: logged, the next pass tries again
-                util::log_error("deadlines", e.what());
+                util::log_error("scheduler", e.what());
             }
             lock.lock();
             cv_.wait_for(lock, deps_.config->ops.deadline_check, [this] { return stopping_; });

@@ -9,11 +9,12 @@
 // it goes once per case and due date, across restarts (a reopened case, with its new due date,
 // may be reminded again). All of one pass share one store group and one outgoing/ commit; the
 // new item ids go to deps.on_outgoing. Returns how many messages were queued.
-// Scheduler runs a pass at start and then every ops.deadline_check on its own thread.
+// Scheduler runs scheduled_pass() at start and then every ops.deadline_check on its own thread.
 #pragma once
 
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "pipeline/processor.hpp"
@@ -21,6 +22,11 @@
 namespace referent::pipeline {
 
 util::Result<std::size_t> check_deadlines(const ProcessorDeps& deps);
+
+// One pass of the scheduler: the deadlines, then the retention purge (CaseStore::purge) once
+// per local day (`last_purge`, the day it last ran, is updated; at start it is empty, so a
+// restart purges again: harmless, the purge is idempotent).
+void scheduled_pass(const ProcessorDeps& deps, std::optional<cases::Day>& last_purge);
 
 class Scheduler {
 public:

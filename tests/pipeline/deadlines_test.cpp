@@ -197,5 +197,28 @@ TEST_F(DeadlinesTest, AnsweredCasesGetNothingAndAReopenedCaseMayBeRemindedAgain)
               std::vector<std::string>{"reminder " + other.number + " helene@agents.example.fr"});
 }
 
+TEST_F(DeadlinesTest, SchedulerPassPurgesOncePerDay) {
+    open(1);
+    config_->services[0].retention_days = 1;
+    clock_.set(paris(2026, 4, 1));
+    const cases::Case c = open_case("a@example.org", "s1");
+    ASSERT_TRUE(store_->close(c.number).ok());
+    std::optional<cases::Day> last;
+    clock_.set(paris(2026, 4, 3));
+    scheduled_pass(deps_, last);  // closed two days ago, retention one day: purged
+    EXPECT_EQ(last, day(2026, 4, 3));
+    auto file = store_->case_file(c.number);
+    ASSERT_TRUE(file.ok());
+    EXPECT_FALSE(file->messages.at(0).has_raw);
+    EXPECT_TRUE(file->case_.citizen.address.ends_with("@purged.invalid"));
+    // Later the same day: no second purge (the last day stays); the next day: again.
+    clock_.set(paris(2026, 4, 3) + hours(5));
+    scheduled_pass(deps_, last);
+    EXPECT_EQ(last, day(2026, 4, 3));
+    clock_.set(paris(2026, 4, 4));
+    scheduled_pass(deps_, last);
+    EXPECT_EQ(last, day(2026, 4, 4));
+}
+
 }  // namespace
 }  // namespace referent::pipeline
