@@ -2,7 +2,8 @@
 //
 // Usage: referentctl [-c FILE] COMMAND [ARGS]
 // Commands: check-config, classify, token, keygen, assign, cases, show, close, reopen,
-// absence, directory, export, purge. Exit codes: 0 ok, 1 environment, 2 configuration or usage.
+// absence, directory, export, purge, explain. Exit codes: 0 ok, 1 environment, 2 configuration or
+// usage.
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -23,6 +24,7 @@
 #include "ops/case_commands.hpp"
 #include "ops/check.hpp"
 #include "ops/directory.hpp"
+#include "ops/explain_command.hpp"
 #include "ops/privacy_commands.hpp"
 
 namespace {
@@ -70,6 +72,9 @@ void usage(std::ostream& out) {
            "  export --citizen ADDRESS DIR\n"
            "                      everything held about a citizen (GDPR art. 15)\n"
            "  purge [--dry-run]   retention: bodies of cases closed past retention_days\n"
+           "  explain FILE [--listener public|internal] [--from ADDR] [--to ADDR]\n"
+           "                      a dry run of a message: class, case, checks, what would be\n"
+           "                      sent; changes nothing\n"
            "Each command takes --help. Exit codes: 0 done; 1 the store or the spool cannot be\n"
            "used (try again); 2 usage, configuration, or a request refused (unknown case...).\n";
 }
@@ -242,6 +247,9 @@ int main(int argc, char** argv) {
         return referent::ops::status_command(rest[0], path, args, std::cout, std::cerr);
     if (rest[0] == "absence")
         return referent::ops::absence_command(path, args, std::cout, std::cerr);
+    if (rest[0] == "explain") {
+        return referent::ops::explain_command(path, args, std::cout, std::cerr);
+    }
     if (rest[0] == "export") return referent::ops::export_command(path, args, std::cout, std::cerr);
     if (rest[0] == "purge") return referent::ops::purge_command(path, args, std::cout, std::cerr);
     if (rest[0] == "directory")

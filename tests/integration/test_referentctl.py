@@ -11,6 +11,7 @@ cannot be used.
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 import unittest
@@ -146,9 +147,43 @@ class Commands(ReferentctlTests):
                          "purged: 0 cases, 0 messages, 0 citizens pseudonymised\n")
         self.assertEqual(ctl(self.daemon, "purge", "now").returncode, 2)
 
+    def write(self, name, data):
+        path = os.path.join(self.daemon.dir, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def test_explain_shows_the_decisions_and_changes_nothing(self):
+        before = json.loads(self.ok("cases", "--json"))
+        mail = test_flow.crlf("From: Zoé <zoe@example.org>\nTo: %s\nSubject: Carte grise\n"
+                              "Message-ID: <x1@example.org>\n\nBonjour\n" % test_flow.SERVICE)
+        path = self.write("zoe.eml", mail)
+        text = self.ok("explain", path)
+        self.assertIn("class: human", text)
+        m = re.search(r"^forward +%s +(EC-\d{4}-\d{6})" % re.escape(AGENT), text, re.M)
+        self.assertTrue(m, text)
+        number = m.group(1)
+        self.assertRegex(text, r"(?m)^acknowledgement +zoe@example\.org +%s" % number)
+        self.assertRegex(text, r"(?m)^created ")
+        self.assertIn("--- forward to %s ---" % AGENT, text)
+        self.assertEqual(json.loads(self.ok("cases", "--json")), before)  # nothing changed
+        # The real message then gets the very number the dry run showed: no sequence moved.
+        self.send_citizen("zoe@example.org", "Carte grise", "Bonjour", msgid="x1@example.org")
+        ack, _ = self.wait_outbox("zoe@example.org", 1, "the acknowledgement")
+        self.assertEqual(ack["X-Referent-Case"], number)
+        # A reply from a colleague not on the case, through the agents' listener: refused.
+        fwd, _ = self.wait_outbox(AGENT, 1, "the forward")
+        agent_to = fwd["Reply-To"].addresses[0].addr_spec
+        forged = test_flow.crlf("From: Paul <%s>\nTo: %s\nSubject: Re: Carte grise\n"
+                                "Message-ID: <f1@example.org>\n\nVoici\n" % (COLLEAGUE, agent_to))
+        text = self.ok("explain", self.write("forged.eml", forged), "--listener", "internal")
+        self.assertNotIn("zoe@example.org", re.split(r"\ndecisions\n", text)[0].split(
+            "would send")[1])
+        self.assertRegex(text, r"(?m)^reply_refused +%s" % re.escape(COLLEAGUE))
+
     def test_usage_and_refusals_exit_2_and_help_exits_0(self):
         for cmd in (["cases"], ["show"], ["close"], ["reopen"], ["absence"], ["export"],
-                    ["purge"], ["directory"]):
+                    ["purge"], ["directory"], ["explain"]):
             p = ctl(self.daemon, *cmd, "--help")
             self.assertEqual(p.returncode, 0, cmd)
             self.assertTrue(p.stdout.startswith("usage: referentctl " + cmd[0]), p.stdout)
@@ -162,7 +197,8 @@ class Commands(ReferentctlTests):
                      ["absence", "add", "helene", "--from", "2026-03-01", "--to", "2026-03-02",
                       "--delegate", "helene"],
                      ["absence", "end", "nobody"], ["export", "x"],
-                     ["export", "--citizen", "a@example.org"], ["directory"]):
+                     ["export", "--citizen", "a@example.org"], ["directory"], ["explain"],
+                     ["explain", "x.eml", "--listener", "side"]):
             p = ctl(self.daemon, *args)
             self.assertEqual(p.returncode, 2, "%s: %s %s" % (args, p.stdout, p.stderr))
             self.assertTrue(p.stderr.startswith("referentctl: "), p.stderr)
