@@ -1,15 +1,25 @@
 // spool/outgoing.hpp — outbound items: final bytes for one recipient, waiting for the relay.
 //
-// Layout in <spool>/outgoing/: <id>.msg (the bytes, CRLF) and <id>.out (the item, a versioned
-// "key: value" text, first line "referent-outgoing 1"), written like incoming/: everything
-// under tmp/, one syncfs for the whole batch, the .msg renamed in first, the .out (commit
-// marker) last, one fsync of outgoing/. Item ids are chosen by the caller and are deterministic
-// ("<spool id>-<n>"), so committing after a crash and replay finds the items already there and
-// writes nothing twice. update() rewrites an .out atomically (tmp/ + fsync + rename) for the retry
-// state; remove() drops the .out then the .msg, for a batch of items at once. recover(): an .msg
-// without .out is a half commit: removed. Thread-safety: methods may run concurrently on different
-// ids; one id is handled by one thread at a time (the processor writes it, then one relay worker
-// owns it).
+// Layout in <spool>/outgoing/: one file per item, <id>.item ("referent-outgoing 2"): the header
+// format_outgoing() writes (versioned "key: value" lines), one empty line, then the message
+// bytes verbatim (CRLF, any content, any size). One file, because on a file system with heavy
+// create/delete churn each new inode is the expensive part of the flow. The header, blank line
+// included, stays within 64 KiB: item() reads only that much, never the body.
+// commit(): every fresh item is written under tmp/, one syncfs for the whole batch, each renamed
+// into outgoing/ (the rename is the commit marker), one fsync of outgoing/; durable when it
+// returns ok. Item ids are chosen by the caller and are deterministic ("<spool id>-<n>"), so
+// committing after a crash and replay finds the items already there and writes nothing twice.
+// update() keeps the retry state (attempts, next attempt, last error) in a small sidecar
+// <id>.retry (tmp/ + fsync + rename + fsync outgoing/) that item() applies over the header, so a
+// retry never rewrites the body. remove() unlinks each .item (the marker) then its .retry, one
+// fsync of outgoing/ for the batch. recover(), run once at start before any writer: a .retry
+// without its .item is removed; pairs left by the previous layout (<id>.msg + <id>.out,
+// "referent-outgoing 1") are rewritten as one .item (tmp/ + fsync + rename + fsync outgoing/)
+// before the pair is unlinked; a lone .msg (a half commit of that layout) is removed. tmp/
+// leftovers are the Spool's (Spool::recover()). Errors are typed Results: I/O temporary, values
+// that cannot be written or read back permanent. Thread-safety: methods may run concurrently on
+// different ids; one id is handled by one thread at a time (the processor writes it, then one
+// relay worker owns it).
 #pragma once
 
 #include <chrono>
@@ -54,13 +64,17 @@ public:
     // Durable when it returns ok; items whose id is already committed are left as they are.
     util::Status commit(const std::vector<OutgoingMessage>& messages);
     std::vector<std::string> ids() const;  // sorted
+    // The header with the retry state applied; reads at most 64 KiB of the file.
     util::Result<OutgoingItem> item(const std::string& id) const;
+    // The message bytes after the header; a body longer than `limit` is an error.
     util::Result<std::string> bytes(const std::string& id, std::size_t limit) const;
+    // Records attempts, next_attempt and last_error (the other fields never change).
     util::Status update(const OutgoingItem& item);
-    // Drops the items (.out, then .msg), then one fsync of outgoing/ for all of them.
+    // Drops the items (.item, then .retry), then one fsync of outgoing/ for all of them. One
+    // that cannot be removed does not keep the others; the first error is returned.
     util::Status remove(const std::vector<std::string>& ids);
     util::Status remove(const std::string& id) { return remove(std::vector{id}); }
-    // Half commits (.msg without .out) removed; returns how many items are waiting.
+    // Upgrades the previous layout, removes leftovers; returns how many items are waiting.
     util::Result<std::size_t> recover();
 
 private:

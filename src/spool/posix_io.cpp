@@ -126,4 +126,20 @@ util::Result<std::string> read_file(const std::string& path, std::size_t limit) 
     }
 }
 
+util::Result<std::string> read_prefix(const std::string& path, std::size_t n) {
+    auto fd = open_fd(path, O_RDONLY);
+    if (!fd) return fd.error();
+    std::string out(n, '\0');
+    std::size_t got = 0;
+    while (got < n) {
+        const ssize_t r = ::read(fd->get(), out.data() + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return sys_error("read", path, errno);
+        if (r == 0) break;
+        got += static_cast<std::size_t>(r);
+    }
+    out.resize(got);
+    return out;
+}
+
 }  // namespace referent::spool::posix

@@ -55,5 +55,7 @@ util::Status unlink_file(const std::string& path);
 util::Status make_dir(const std::string& path, mode_t mode, bool& created);
 // Reads at most `limit` bytes; a longer file is an error (bounded input).
 util::Result<std::string> read_file(const std::string& path, std::size_t limit);
+// Reads the first `n` bytes, or the whole file if it is shorter: a header ahead of a large body.
+util::Result<std::string> read_prefix(const std::string& path, std::size_t n);
 
 }  // namespace referent::spool::posix

@@ -1,8 +1,11 @@
-// outgoing/: the item format round trip and refusals, an idempotent batch commit, the retry
-// state rewritten in place, removal, and recovery of a half commit.
+// outgoing/: the item format round trip and refusals, one file per item committed once, bodies
+// kept byte for byte, the header read without the body, the retry state in its sidecar, removal,
+// and recovery: stray files and the upgrade of the previous two-file layout.
 #include "spool/outgoing.hpp"
 
 #include <gtest/gtest.h>
+
+#include <set>
 
 #include "spool/temp_dir.hpp"
 
@@ -38,11 +41,16 @@ TEST(OutgoingFormat, RoundTripsAndRefusesWhatItCannotRead) {
     OutgoingItem null_sender = i;
     null_sender.mail_from = "";
     EXPECT_EQ(*parse_outgoing(format_outgoing(null_sender)), null_sender);
-    for (const char* bad : {"", "referent-outgoing 2\nid: a\n", "referent-outgoing 1\nid: a",
-                            "referent-outgoing 1\nid a\n", "referent-outgoing 1\nwho: x\n",
-                            "referent-outgoing 1\nid: a\nrcpt: b\nattempts: x\n",
-                            "referent-outgoing 1\nid: a/b\nrcpt: b\n",
-                            "referent-outgoing 1\nid: a\n"})
+    // The header ends at the blank line: what follows (the body) is not parsed.
+    auto with_body = parse_outgoing(format_outgoing(i) + "\nrcpt: not a header\n");
+    ASSERT_TRUE(with_body.ok()) << with_body.error().message;
+    EXPECT_EQ(*with_body, i);
+    for (const char* bad :
+         {"", "referent-outgoing 1\nid: a\nrcpt: b\n", "referent-outgoing 2\nid: a",
+          "referent-outgoing 2\nid a\n", "referent-outgoing 2\nwho: x\n",
+          "referent-outgoing 2\nid: a\nrcpt: b\nattempts: x\n",
+          "referent-outgoing 2\nid: a/b\nrcpt: b\n", "referent-outgoing 2\nid: a\n",
+          "referent-outgoing 2\n\nid: a\nrcpt: b\n"})
         EXPECT_FALSE(parse_outgoing(bad).ok()) << bad;
 }
 
@@ -57,43 +65,151 @@ protected:
     util::ManualClock clock_{t0};
     util::SequenceRandom random_;
     std::optional<Spool> spool_;
+
+    std::set<std::string> outgoing_files() const { return test::list_dir(spool_->outgoing_dir()); }
+    std::filesystem::path in_outgoing(const std::string& name) const {
+        return spool_->outgoing_dir() / name;
+    }
 };
 
-TEST_F(OutgoingTest, CommitIsDurableOnceAndIdempotent) {
+TEST_F(OutgoingTest, CommitWritesOneFilePerItemOnceAndIdempotently) {
     Outgoing out(*spool_);
     std::vector<OutgoingMessage> batch{{sample("aaa0"), "A\r\n"}, {sample("aaa1"), "B\r\n"}};
     ASSERT_TRUE(out.commit(batch).ok());
+    EXPECT_EQ(outgoing_files(), (std::set<std::string>{"aaa0.item", "aaa1.item"}));
+    EXPECT_EQ(test::read_bytes(in_outgoing("aaa1.item")),
+              format_outgoing(sample("aaa1")) + "\nB\r\n");
     EXPECT_EQ(out.ids(), (std::vector<std::string>{"aaa0", "aaa1"}));
+    EXPECT_EQ(*out.item("aaa1"), sample("aaa1"));
     EXPECT_EQ(*out.bytes("aaa1", 1024), "B\r\n");
     // A replay after a crash commits the same ids again: what is there stays as it is.
     batch[1].bytes = "changed";
+    batch.push_back({sample("aaa2"), "C\r\n"});
     ASSERT_TRUE(out.commit(batch).ok());
     EXPECT_EQ(*out.bytes("aaa1", 1024), "B\r\n");
+    EXPECT_EQ(*out.bytes("aaa2", 1024), "C\r\n");
+    EXPECT_EQ(outgoing_files(), (std::set<std::string>{"aaa0.item", "aaa1.item", "aaa2.item"}));
     EXPECT_TRUE(test::list_dir(spool_->tmp_dir()).empty());
     // Values that would break the file are refused before anything is written.
-    OutgoingItem bad = sample("aaa2");
+    OutgoingItem bad = sample("aaa3");
     bad.rcpt = "x@y\r\nrcpt: z@w";
     EXPECT_FALSE(out.commit({{bad, "C"}}).ok());
-    EXPECT_EQ(out.ids().size(), 2u);
+    bad.rcpt = std::string(64 << 10, 'x');  // a header past 64 KiB could not be read back
+    EXPECT_FALSE(out.commit({{bad, "C"}}).ok());
+    EXPECT_EQ(out.ids().size(), 3u);
+    EXPECT_TRUE(test::list_dir(spool_->tmp_dir()).empty());
 }
 
-TEST_F(OutgoingTest, UpdateRemoveAndRecover) {
+TEST_F(OutgoingTest, BodyRoundTripsByteForByte) {
+    Outgoing out(*spool_);
+    const std::string body("Subject: x\r\n\r\n\n\nrcpt: z@w\n\n\0\0end\r\n\r\n.\r\n", 39);
+    ASSERT_TRUE(out.commit({{sample("ddd0"), body}, {sample("ddd1"), ""}}).ok());
+    EXPECT_EQ(*out.bytes("ddd0", body.size()), body);
+    EXPECT_EQ(*out.item("ddd0"), sample("ddd0"));
+    EXPECT_EQ(*out.bytes("ddd1", 0), "");
+    EXPECT_FALSE(out.bytes("ddd0", body.size() - 1).ok());  // the limit is on the body
+}
+
+TEST_F(OutgoingTest, ItemReadsTheHeaderNotTheBody) {
+    Outgoing out(*spool_);
+    std::string big(8 << 20, 'a');
+    for (std::size_t at = 0; at < big.size(); at += 1000) big.replace(at, 2, "\r\n");
+    ASSERT_TRUE(out.commit({{sample("eee0"), big}}).ok());
+    auto i = out.item("eee0");
+    ASSERT_TRUE(i.ok()) << i.error().message;
+    EXPECT_EQ(*i, sample("eee0"));  // a whole-file read bounded at 64 KiB would have failed
+    EXPECT_FALSE(out.bytes("eee0", 1024).ok());
+    EXPECT_EQ(*out.bytes("eee0", big.size()), big);
+    // A header whose blank line is not within 64 KiB is refused.
+    std::string no_end = format_outgoing(sample("eee2"));
+    no_end += std::string((64 << 10) - no_end.size(), 'c') + "\n\n";
+    test::write_bytes(in_outgoing("eee2.item"), no_end);
+    EXPECT_FALSE(out.item("eee2").ok());
+    EXPECT_FALSE(out.bytes("eee2", 1 << 20).ok());
+    test::write_bytes(in_outgoing("eee3.item"), format_outgoing(sample("eee3")));
+    EXPECT_FALSE(out.item("eee3").ok());
+}
+
+TEST_F(OutgoingTest, UpdateWritesTheRetryStateBesideTheItem) {
     Outgoing out(*spool_);
     ASSERT_TRUE(out.commit({{sample("bbb0"), "A"}, {sample("bbb1"), "B"}}).ok());
+    const std::string committed = test::read_bytes(in_outgoing("bbb0.item"));
     OutgoingItem i = *out.item("bbb0");
     i.attempts = 3;
+    i.next_attempt = t0 + seconds(900);
     i.last_error = "421 4.4.2 timeout";
     ASSERT_TRUE(out.update(i).ok());
     EXPECT_EQ(*out.item("bbb0"), i);
-    ASSERT_TRUE(out.remove("bbb1").ok());
+    EXPECT_EQ(test::read_bytes(in_outgoing("bbb0.item")), committed);  // the body is not rewritten
+    EXPECT_EQ(test::read_bytes(in_outgoing("bbb0.retry")),
+              "attempts: 3\nnext-attempt: 1790000900\nlast-error: 421 4.4.2 timeout\n");
+    i.attempts = 4;
+    ASSERT_TRUE(out.update(i).ok());
+    EXPECT_EQ(out.item("bbb0")->attempts, 4u);
+    EXPECT_EQ(out.ids(), (std::vector<std::string>{"bbb0", "bbb1"}));
+    EXPECT_TRUE(test::list_dir(spool_->tmp_dir()).empty());
+    // The sidecar holds the retry state only: anything else in it makes the item unreadable.
+    test::write_bytes(in_outgoing("bbb1.retry"), "rcpt: someone@else.example\n");
+    EXPECT_FALSE(out.item("bbb1").ok());
+    i.last_error = "421\r\nrcpt: x";
+    EXPECT_FALSE(out.update(i).ok());
+}
+
+TEST_F(OutgoingTest, RemoveDropsTheItemAndItsRetryState) {
+    Outgoing out(*spool_);
+    ASSERT_TRUE(
+        out.commit({{sample("bbb0"), "A"}, {sample("bbb1"), "B"}, {sample("bbb2"), "C"}}).ok());
+    ASSERT_TRUE(out.update(sample("bbb0")).ok());
+    ASSERT_TRUE(out.remove(std::vector<std::string>{"bbb0", "bbb1"}).ok());
     ASSERT_TRUE(out.remove("bbb1").ok());  // already gone is fine
-    EXPECT_EQ(out.ids(), (std::vector<std::string>{"bbb0"}));
-    // A crash between the two renames leaves a .msg without its .out: recovery removes it.
-    test::write_bytes(spool_->outgoing_dir() / "ccc0.msg", "half");
+    EXPECT_EQ(outgoing_files(), (std::set<std::string>{"bbb2.item"}));
+    EXPECT_EQ(out.ids(), (std::vector<std::string>{"bbb2"}));
+}
+
+TEST_F(OutgoingTest, RecoverRemovesStrayFiles) {
+    Outgoing out(*spool_);
+    ASSERT_TRUE(out.commit({{sample("ccc0"), "A"}}).ok());
+    ASSERT_TRUE(out.update(sample("ccc0")).ok());
+    // A lone .msg is a half commit of the previous layout; a lone .retry, a crash in remove().
+    test::write_bytes(in_outgoing("ccc1.msg"), "half");
+    test::write_bytes(in_outgoing("ccc2.retry"), "attempts: 1\n");
     auto waiting = out.recover();
-    ASSERT_TRUE(waiting.ok());
+    ASSERT_TRUE(waiting.ok()) << waiting.error().message;
     EXPECT_EQ(*waiting, 1u);
-    EXPECT_FALSE(std::filesystem::exists(spool_->outgoing_dir() / "ccc0.msg"));
+    EXPECT_EQ(outgoing_files(), (std::set<std::string>{"ccc0.item", "ccc0.retry"}));
+}
+
+TEST_F(OutgoingTest, RecoverUpgradesThePreviousLayout) {
+    Outgoing out(*spool_);
+    // As the previous version left them: the bytes in <id>.msg, the item in <id>.out.
+    const std::string old_item =
+        "referent-outgoing 1\nid: fff0\nsource: 0641a2b3c4d5e6a1b2c3\nkind: reply\n"
+        "case: EC-2026-000042\ndelivery: 77\nmail-from: etat-civil+abc@mairie.example.fr\n"
+        "rcpt: elodie@example.org\ncreated: 1790000000\nattempts: 2\nnext-attempt: 1790000300\n"
+        "last-error: 451 4.3.0 try later\n";
+    const std::string body("Subject: old\r\n\r\n\n\nbody\0\r\n", 25);
+    test::write_bytes(in_outgoing("fff0.msg"), body);
+    test::write_bytes(in_outgoing("fff0.out"), old_item);
+    // A crash after the .item was renamed in, before the pair was unlinked.
+    ASSERT_TRUE(out.commit({{sample("fff1"), "B"}}).ok());
+    test::write_bytes(in_outgoing("fff1.msg"), "B");
+    test::write_bytes(in_outgoing("fff1.out"), "referent-outgoing 1\nid: fff1\nrcpt: x@y\n");
+    // An .out it cannot read is left with its .msg for an operator.
+    test::write_bytes(in_outgoing("fff2.msg"), "C");
+    test::write_bytes(in_outgoing("fff2.out"), "garbage");
+    auto waiting = out.recover();
+    ASSERT_TRUE(waiting.ok()) << waiting.error().message;
+    EXPECT_EQ(*waiting, 2u);
+    EXPECT_EQ(outgoing_files(),
+              (std::set<std::string>{"fff0.item", "fff1.item", "fff2.msg", "fff2.out"}));
+    EXPECT_EQ(*out.item("fff0"), sample("fff0"));
+    EXPECT_EQ(*out.bytes("fff0", 1024), body);
+    EXPECT_EQ(*out.item("fff1"), sample("fff1"));
+    EXPECT_EQ(out.ids(), (std::vector<std::string>{"fff0", "fff1"}));
+    EXPECT_TRUE(test::list_dir(spool_->tmp_dir()).empty());
+    auto again = out.recover();  // nothing left to do
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(*again, 2u);
 }
 
 }  // namespace
