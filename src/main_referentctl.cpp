@@ -2,8 +2,8 @@
 //
 // Usage: referentctl [-c FILE] COMMAND [ARGS]
 // Commands: check-config, classify, token, keygen, assign, cases, show, close, reopen,
-// absence, directory, export, purge, explain. Exit codes: 0 ok, 1 environment, 2 configuration or
-// usage.
+// absence, directory, export, purge, explain, stats. Exit codes: 0 ok, 1 environment, 2
+// configuration or usage.
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -26,6 +26,7 @@
 #include "ops/directory.hpp"
 #include "ops/explain_command.hpp"
 #include "ops/privacy_commands.hpp"
+#include "ops/stats_command.hpp"
 
 namespace {
 
@@ -75,6 +76,9 @@ void usage(std::ostream& out) {
            "  explain FILE [--listener public|internal] [--from ADDR] [--to ADDR]\n"
            "                      a dry run of a message: class, case, checks, what would be\n"
            "                      sent; changes nothing\n"
+           "  stats [--since YYYY-MM-DD] [--json]\n"
+           "                      per service and referent: open, overdue, answered, median\n"
+           "                      first response in working hours, handed over\n"
            "Each command takes --help. Exit codes: 0 done; 1 the store or the spool cannot be\n"
            "used (try again); 2 usage, configuration, or a request refused (unknown case...).\n";
 }
@@ -250,6 +254,7 @@ int main(int argc, char** argv) {
     if (rest[0] == "explain") {
         return referent::ops::explain_command(path, args, std::cout, std::cerr);
     }
+    if (rest[0] == "stats") return referent::ops::stats_command(path, args, std::cout, std::cerr);
     if (rest[0] == "export") return referent::ops::export_command(path, args, std::cout, std::cerr);
     if (rest[0] == "purge") return referent::ops::purge_command(path, args, std::cout, std::cerr);
     if (rest[0] == "directory")

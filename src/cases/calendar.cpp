@@ -104,4 +104,29 @@ year_month_day local_date(std::chrono::system_clock::time_point t) {
                           std::chrono::day{static_cast<unsigned>(tm.tm_mday)}};
 }
 
+// mktime resolves the zone's offset and DST that day.
+std::chrono::system_clock::time_point local_midnight(year_month_day d) {
+    struct tm tm {};
+    tm.tm_year = static_cast<int>(d.year()) - 1900;
+    tm.tm_mon = static_cast<int>(static_cast<unsigned>(d.month())) - 1;
+    tm.tm_mday = static_cast<int>(static_cast<unsigned>(d.day()));
+    tm.tm_isdst = -1;
+    return std::chrono::system_clock::from_time_t(mktime(&tm));
+}
+
+double working_hours_between(std::chrono::system_clock::time_point a,
+                             std::chrono::system_clock::time_point b, Holidays holidays) {
+    if (b <= a) return 0;
+    std::chrono::duration<double> total{0};
+    const sys_days last = checked(local_date(b));
+    for (sys_days d = checked(local_date(a)); d <= last; d += days{1}) {
+        const year_month_day day{d};
+        if (!is_working_day(day, holidays)) continue;
+        const auto start = std::max(a, local_midnight(day));
+        const auto end = std::min(b, local_midnight(year_month_day{d + days{1}}));
+        if (end > start) total += end - start;
+    }
+    return total.count() / 3600.0;
+}
+
 }  // namespace referent::cases

@@ -37,4 +37,13 @@ unsigned working_days_between(std::chrono::year_month_day from, std::chrono::yea
 // administration's calendar is local.
 std::chrono::year_month_day local_date(std::chrono::system_clock::time_point t);
 
+// The instant a local day begins (midnight in the process's zone, DST resolved).
+std::chrono::system_clock::time_point local_midnight(std::chrono::year_month_day day);
+
+// The time from `a` to `b` that falls on working days (local days, whole days: a request
+// sent on Friday evening and answered on Monday morning took the Friday evening and the
+// Monday morning), in hours; 0 when b <= a. The first-response statistics.
+double working_hours_between(std::chrono::system_clock::time_point a,
+                             std::chrono::system_clock::time_point b, Holidays holidays);
+
 }  // namespace referent::cases

@@ -164,6 +164,15 @@ public:
         std::uint64_t cases = 0, messages = 0, citizens = 0;
     };
     virtual util::Result<PurgeReport> purge(bool dry_run) = 0;
+
+    // The cases opened since `since`, each with its first referent reply (none yet: nullopt)
+    // and its number of handovers (referent periods after the first): `referentctl stats`.
+    struct Activity {
+        Case case_;
+        std::optional<Instant> first_reply;
+        std::uint32_t handovers = 0;
+    };
+    virtual util::Result<std::vector<Activity>> activity(Instant since) = 0;
     virtual util::Status record_event(std::optional<std::int64_t> case_id, const std::string& kind,
                                       const std::string& detail) = 0;
 

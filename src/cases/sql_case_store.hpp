@@ -51,6 +51,7 @@ public:
     util::Result<std::vector<Case>> awaiting_answer(Day until, std::size_t limit) override;
     util::Result<Counts> counts() override;
     util::Result<PurgeReport> purge(bool dry_run) override;
+    util::Result<std::vector<Activity>> activity(Instant since) override;
     util::Status record_event(std::optional<std::int64_t> case_id, const std::string& kind,
                               const std::string& detail) override;
 

@@ -1,5 +1,7 @@
 // CaseStore on SQL, the administrative use cases (referentctl): handover, closing, absences,
 // and the reads. The mail path is in sql_case_store.cpp.
+#include <map>
+
 #include "cases/sql_case_store.hpp"
 #include "cases/sql_case_store_tx.hpp"
 #include "util/cat.hpp"
@@ -315,6 +317,34 @@ util::Result<CaseStore::PurgeReport> SqlCaseStore::purge(bool dry_run) {
                      util::cat(std::to_string(r.cases), " cases, ", std::to_string(r.messages),
                                " messages: bodies and subjects deleted"));
         return r;
+    });
+}
+
+util::Result<std::vector<CaseStore::Activity>> SqlCaseStore::activity(Instant since) {
+    return transaction<std::vector<Activity>>([&](Tx& tx) {
+        const std::int64_t from = to_seconds(since);
+        std::vector<Activity> out;
+        std::map<std::int64_t, std::size_t> at;  // case id → index in out
+        for (Case& c : cases_of(tx.q(
+                 std::string(case_select()) + "WHERE c.opened_at >= $1 ORDER BY c.id", {from}))) {
+            at[c.id] = out.size();
+            out.push_back({std::move(c), std::nullopt, 0});
+        }
+        for (const sql::Row& r :
+             tx.q("SELECT m.case_id, MIN(m.at) FROM messages m JOIN cases c ON c.id = m.case_id "
+                  "WHERE c.opened_at >= $1 AND m.direction = 'out' AND m.kind = 'reply' GROUP BY "
+                  "m.case_id",
+                  {from}))
+            if (auto it = at.find(sql::as_int(r[0])); it != at.end())
+                out[it->second].first_reply = from_seconds(sql::as_int(r[1]));
+        for (const sql::Row& r :
+             tx.q("SELECT h.case_id, COUNT(*) FROM referent_history h JOIN cases c ON c.id = "
+                  "h.case_id WHERE c.opened_at >= $1 GROUP BY h.case_id",
+                  {from}))
+            if (auto it = at.find(sql::as_int(r[0])); it != at.end())
+                out[it->second].handovers =
+                    static_cast<std::uint32_t>(std::max<std::int64_t>(0, sql::as_int(r[1]) - 1));
+        return out;
     });
 }
 

@@ -40,6 +40,28 @@ void each_day(const std::string& from, const std::string& to, F f) {
     for (sys_days d{date(from)}; d <= sys_days{date(to)}; d += days{1}) f(year_month_day{d});
 }
 
+TEST(CalendarWorkingHours, WeekendsAndHolidaysDoNotCount) {
+    setenv("TZ", "Europe/Paris", 1);
+    tzset();
+    using std::chrono::hours;
+    auto at = [](int y, unsigned m, unsigned d, int h) {  // local (CET: UTC+1 in these months)
+        return std::chrono::sys_days{std::chrono::year{y} / std::chrono::month{m} /
+                                     std::chrono::day{d}} +
+               hours{h - 1};
+    };
+    const Holidays fr = Holidays::fr;
+    EXPECT_DOUBLE_EQ(working_hours_between(at(2026, 3, 4, 10), at(2026, 3, 4, 13), fr), 3);
+    EXPECT_DOUBLE_EQ(working_hours_between(at(2026, 3, 4, 13), at(2026, 3, 4, 10), fr), 0);
+    // Friday 18:00 to Monday 09:00: six hours on Friday, nine on Monday.
+    EXPECT_DOUBLE_EQ(working_hours_between(at(2026, 3, 6, 18), at(2026, 3, 9, 9), fr), 15);
+    // Across Christmas (Friday 25 December 2026) and the weekend after it.
+    EXPECT_DOUBLE_EQ(working_hours_between(at(2026, 12, 24, 12), at(2026, 12, 28, 12), fr),
+                     12 + 12);
+    EXPECT_DOUBLE_EQ(
+        working_hours_between(at(2026, 12, 24, 12), at(2026, 12, 28, 12), Holidays::none),
+        12 + 24 + 12);
+}
+
 TEST(CalendarEaster, KnownSundays) {
     struct Row {
         int year;

@@ -558,6 +558,31 @@ TEST_P(CaseStoreContract, PurgeAfterRetentionKeepsNumbersAndEventsOnly) {
     EXPECT_EQ(again->cases + again->messages + again->citizens, 0u);  // idempotent
 }
 
+TEST_P(CaseStoreContract, ActivityHasFirstRepliesAndHandovers) {
+    InboundOutcome a = record(from("anne@example.fr", "s1"));
+    InboundOutcome b = record(from("bruno@example.fr", "s2"));
+    clock_.advance(hours(2));
+    OutboundRequest reply{
+        "s1/reply", a.case_->id,         "reply", "r1@gw", "marie@mairie.example.fr",
+        "Re",       {"anne@example.fr"}, "x"};
+    ASSERT_TRUE(store_->record_outbound(reply).ok());
+    clock_.advance(hours(1));
+    reply.key = "s1/reply2";
+    reply.message_id = "r2@gw";
+    ASSERT_TRUE(store_->record_outbound(reply).ok());  // a later reply: not the first
+    ASSERT_TRUE(store_->reassign(b.case_->number, "marie", "renfort").ok());
+    auto all = store_->activity(paris(2026, 3, 4, 0));
+    ASSERT_TRUE(all.ok()) << all.error().message;
+    ASSERT_EQ(all->size(), 2u);
+    EXPECT_EQ((*all)[0].case_.number, a.case_->number);
+    ASSERT_TRUE((*all)[0].first_reply.has_value());
+    EXPECT_EQ(*(*all)[0].first_reply, paris(2026, 3, 4) + hours(2));
+    EXPECT_EQ((*all)[0].handovers, 0u);
+    EXPECT_FALSE((*all)[1].first_reply.has_value());
+    EXPECT_EQ((*all)[1].handovers, 1u);
+    EXPECT_TRUE(store_->activity(paris(2026, 3, 5, 0))->empty());  // opened before
+}
+
 // Several writers on one database: numbers stay unique and gapless. SQLite: 8 threads, each
 // with its own connection. PostgreSQL: 2 processes.
 TEST_P(CaseStoreContract, ConcurrentCreationKeepsNumbersUniqueAndGapless) {

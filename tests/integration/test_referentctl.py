@@ -181,9 +181,22 @@ class Commands(ReferentctlTests):
             "would send")[1])
         self.assertRegex(text, r"(?m)^reply_refused +%s" % re.escape(COLLEAGUE))
 
+    def test_stats_counts_the_flow(self):
+        before = json.loads(self.ok("stats", "--json"))
+        cases_before = sum(r["cases"] for r in before["rows"] if r["referent"] == "helene")
+        self.case_of("stats@example.org", "Statistiques", "st1@example.org")
+        doc = json.loads(self.ok("stats", "--json"))
+        row = [r for r in doc["rows"] if (r["service"], r["referent"]) ==
+               ("etat-civil", "helene")][0]
+        self.assertEqual(row["cases"], cases_before + 1)
+        self.assertGreaterEqual(row["open"], 1)
+        self.assertEqual(row["overdue"], 0)
+        text = self.ok("stats", "--since", "2020-01-01")
+        self.assertTrue(text.startswith("since 2020-01-01\nSERVICE "), text)
+
     def test_usage_and_refusals_exit_2_and_help_exits_0(self):
         for cmd in (["cases"], ["show"], ["close"], ["reopen"], ["absence"], ["export"],
-                    ["purge"], ["directory"], ["explain"]):
+                    ["purge"], ["directory"], ["explain"], ["stats"]):
             p = ctl(self.daemon, *cmd, "--help")
             self.assertEqual(p.returncode, 0, cmd)
             self.assertTrue(p.stdout.startswith("usage: referentctl " + cmd[0]), p.stdout)
@@ -198,7 +211,8 @@ class Commands(ReferentctlTests):
                       "--delegate", "helene"],
                      ["absence", "end", "nobody"], ["export", "x"],
                      ["export", "--citizen", "a@example.org"], ["directory"], ["explain"],
-                     ["explain", "x.eml", "--listener", "side"]):
+                     ["explain", "x.eml", "--listener", "side"], ["stats", "--since", "2026-13-01"],
+                     ["stats", "extra"]):
             p = ctl(self.daemon, *args)
             self.assertEqual(p.returncode, 2, "%s: %s %s" % (args, p.stdout, p.stderr))
             self.assertTrue(p.stderr.startswith("referentctl: "), p.stderr)
