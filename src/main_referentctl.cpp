@@ -2,8 +2,8 @@
 //
 // Usage: referentctl [-c FILE] COMMAND [ARGS]
 // Commands: check-config, classify, token, keygen, assign, cases, show, close, reopen,
-// absence, directory, export, purge, explain, stats. Exit codes: 0 ok, 1 environment, 2
-// configuration or usage.
+// absence, directory, export, purge, explain, stats, queue, retry, spool, requeue. Exit codes: 0
+// ok, 1 environment, 2 configuration or usage.
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -26,6 +26,7 @@
 #include "ops/directory.hpp"
 #include "ops/explain_command.hpp"
 #include "ops/privacy_commands.hpp"
+#include "ops/queue_commands.hpp"
 #include "ops/stats_command.hpp"
 
 namespace {
@@ -79,6 +80,10 @@ void usage(std::ostream& out) {
            "  stats [--since YYYY-MM-DD] [--json]\n"
            "                      per service and referent: open, overdue, answered, median\n"
            "                      first response in working hours, handed over\n"
+           "  queue [--json]      outbound items: state, attempts, next try, last error\n"
+           "  retry ID...|--all   deferred items due now\n"
+           "  spool [--json]      incoming/ and corrupt/ (with the reason)\n"
+           "  requeue ID          a quarantined message back to incoming/ after a fix\n"
            "Each command takes --help. Exit codes: 0 done; 1 the store or the spool cannot be\n"
            "used (try again); 2 usage, configuration, or a request refused (unknown case...).\n";
 }
@@ -254,6 +259,11 @@ int main(int argc, char** argv) {
     if (rest[0] == "explain") {
         return referent::ops::explain_command(path, args, std::cout, std::cerr);
     }
+    if (rest[0] == "queue") return referent::ops::queue_command(path, args, std::cout, std::cerr);
+    if (rest[0] == "retry") return referent::ops::retry_command(path, args, std::cout, std::cerr);
+    if (rest[0] == "spool") return referent::ops::spool_command(path, args, std::cout, std::cerr);
+    if (rest[0] == "requeue")
+        return referent::ops::requeue_command(path, args, std::cout, std::cerr);
     if (rest[0] == "stats") return referent::ops::stats_command(path, args, std::cout, std::cerr);
     if (rest[0] == "export") return referent::ops::export_command(path, args, std::cout, std::cerr);
     if (rest[0] == "purge") return referent::ops::purge_command(path, args, std::cout, std::cerr);

@@ -56,6 +56,28 @@ void QueueRunner::schedule(const std::string& id, std::chrono::system_clock::tim
 }
 
 void QueueRunner::rescan() {
+    // `referentctl retry` rewrote some deferred items' next attempt: schedule them again.
+    if (outgoing_.take_retry_request()) {
+        std::vector<std::string> deferred;
+        {
+            std::lock_guard lock(mu_);
+            deferred.assign(deferred_.begin(), deferred_.end());
+        }
+        for (const std::string& id : deferred) {
+            auto item = outgoing_.item(id);
+            if (!item) continue;
+            std::lock_guard lock(mu_);
+            for (auto it = due_.begin(); it != due_.end(); ++it)
+                if (it->second == id) {
+                    if (item->next_attempt < it->first) {
+                        due_.erase(it);
+                        due_.emplace(item->next_attempt, id);
+                    }
+                    break;
+                }
+        }
+        cv_.notify_all();
+    }
     for (const std::string& id : outgoing_.ids()) {
         {
             std::lock_guard lock(mu_);

@@ -13,10 +13,11 @@
 //    error are written back durably and reported (final = false); past max_queue_lifetime it
 //    is final, as permanent.
 // Every few seconds outgoing/ is listed again for items committed by another process
-// (referentctl assign). Results are reported before their items are removed, so a crash
-// between them delivers again rather than losing the record (the store's delivery row is
-// idempotent). A relay that is down only grows the queue. stop() lets attempts in flight
-// finish, settles what it can, then joins. Thread-safe.
+// (referentctl assign), and after `referentctl retry` (Outgoing::request_retry) the deferred
+// items whose next attempt was brought forward are scheduled again. Results are reported before
+// their items are removed, so a crash between them delivers again rather than losing the record
+// (the store's delivery row is idempotent). A relay that is down only grows the queue. stop() lets
+// attempts in flight finish, settles what it can, then joins. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -83,7 +84,7 @@ private:
     void run();
     void attempt(Transport& t, const std::string& id);
     void schedule(const std::string& id, std::chrono::system_clock::time_point when);
-    void rescan();  // items another process committed (referentctl assign)
+    void rescan();  // items another process committed (assign); retry requests (retry)
     void settle_loop();
     bool settle(std::vector<Settled>& batch);  // false: reporting failed, items kept
 

@@ -2,6 +2,7 @@
 #include "spool/outgoing.hpp"
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -344,6 +345,17 @@ util::Result<std::size_t> Outgoing::recover() {
     if (changed)
         if (auto st = posix::fsync_dir(dir.string()); !st) return st.error();
     return waiting;
+}
+
+util::Status Outgoing::request_retry() {
+    const std::string path = (spool_.outgoing_dir() / ".retry-now").string();
+    auto fd = posix::open_fd(path, O_WRONLY | O_CREAT | O_TRUNC, file_mode);
+    if (!fd) return fd.error();
+    return fd->close(path);
+}
+
+bool Outgoing::take_retry_request() {
+    return ::unlink((spool_.outgoing_dir() / ".retry-now").c_str()) == 0;
 }
 
 }  // namespace referent::spool

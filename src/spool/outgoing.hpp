@@ -77,6 +77,11 @@ public:
     // Upgrades the previous layout, removes leftovers; returns how many items are waiting.
     util::Result<std::size_t> recover();
 
+    // `referentctl retry` → the running relay: a marker file (outgoing/.retry-now, never an
+    // item name) asks it to read the deferred items' next attempt again.
+    util::Status request_retry();
+    bool take_retry_request();  // true once per request (the marker is removed)
+
 private:
     Spool& spool_;
 };

@@ -9,6 +9,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <system_error>
 
 #include "spool/posix_io.hpp"
@@ -229,6 +230,36 @@ util::Status Spool::move_to_corrupt(const std::string& id, const std::string& re
     if (auto st = posix::rename_file(from + ".env", to + ".env"); !st) return st;
     warn(id + ": moved to corrupt/: " + reason);
     return {};
+}
+
+std::vector<std::string> Spool::corrupt_ids() const {
+    std::set<std::string> ids;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(corrupt_dir(), ec)) {
+        const fs::path& p = e.path();
+        if ((p.extension() == ".msg" || p.extension() == ".env" || p.extension() == ".reason") &&
+            is_valid_id(p.stem().string()))
+            ids.insert(p.stem().string());
+    }
+    return {ids.begin(), ids.end()};
+}
+
+util::Status Spool::requeue(const std::string& id) {
+    if (!is_valid_id(id)) return util::Error::permanent("invalid spool id");
+    const std::string from = (corrupt_dir() / id).string();
+    const std::string to = (incoming_dir() / id).string();
+    std::error_code ec;
+    if (!fs::exists(from + ".msg", ec))
+        return util::Error::permanent(id + ": no message in corrupt/");
+    auto text = posix::read_file(from + ".env", 64 << 10);
+    if (!text) return util::Error::permanent(id + ": envelope: " + text.error().message);
+    if (auto env = parse_envelope(*text); !env)
+        return util::Error::permanent(id + ": envelope: " + env.error().message);
+    if (auto st = posix::rename_file(from + ".msg", to + ".msg"); !st) return st;
+    if (auto st = posix::rename_file(from + ".env", to + ".env"); !st) return st;
+    if (auto st = posix::fsync_dir(incoming_dir().string()); !st) return st;
+    if (auto st = posix::unlink_file(from + ".reason"); !st) return st;
+    return posix::fsync_dir(corrupt_dir().string());
 }
 
 util::Result<Envelope> Spool::read_envelope(const std::string& id) const {

@@ -63,6 +63,13 @@ public:
     // first, then its .msg, then incoming/ is fsynced once for all. Already gone is fine.
     util::Status remove_incoming(const std::vector<std::string>& ids);
     util::Status remove_incoming(const std::string& id) { return remove_incoming(std::vector{id}); }
+    // The ids in corrupt/ (a .msg, .env or .reason there), sorted.
+    std::vector<std::string> corrupt_ids() const;
+    // Puts a quarantined message back in incoming/ once an operator fixed what was wrong:
+    // its envelope must read back (else permanent, nothing moved); .msg then .env (the commit
+    // marker) renamed back, incoming/ fsynced, then the .reason removed. The processor's next
+    // rescan takes it.
+    util::Status requeue(const std::string& id);
     // Moves a message the processor could not handle to corrupt/ beside <id>.reason.
     util::Status quarantine(const std::string& id, const std::string& reason);
 

@@ -196,7 +196,8 @@ class Commands(ReferentctlTests):
 
     def test_usage_and_refusals_exit_2_and_help_exits_0(self):
         for cmd in (["cases"], ["show"], ["close"], ["reopen"], ["absence"], ["export"],
-                    ["purge"], ["directory"], ["explain"], ["stats"]):
+                    ["purge"], ["directory"], ["explain"], ["stats"], ["queue"], ["retry"],
+                    ["spool"], ["requeue"]):
             p = ctl(self.daemon, *cmd, "--help")
             self.assertEqual(p.returncode, 0, cmd)
             self.assertTrue(p.stdout.startswith("usage: referentctl " + cmd[0]), p.stdout)
@@ -212,7 +213,8 @@ class Commands(ReferentctlTests):
                      ["absence", "end", "nobody"], ["export", "x"],
                      ["export", "--citizen", "a@example.org"], ["directory"], ["explain"],
                      ["explain", "x.eml", "--listener", "side"], ["stats", "--since", "2026-13-01"],
-                     ["stats", "extra"]):
+                     ["stats", "extra"], ["retry"], ["retry", "x", "--all"], ["requeue"],
+                     ["queue", "x"], ["spool", "x"]):
             p = ctl(self.daemon, *args)
             self.assertEqual(p.returncode, 2, "%s: %s %s" % (args, p.stdout, p.stderr))
             self.assertTrue(p.stderr.startswith("referentctl: "), p.stderr)
@@ -227,6 +229,47 @@ class Commands(ReferentctlTests):
             f.write(text)
         p = ctl(self.daemon, "cases", config=path)
         self.assertEqual(p.returncode, 1, p.stderr)
+
+
+class SpoolCommands(unittest.TestCase):
+    """referentctl spool and requeue, with the processor held (processor_workers: 0): a message
+    in incoming/, one quarantined by hand with its reason, and its way back."""
+
+    def test_spool_lists_and_requeue_puts_back(self):
+        d = harness.Daemon(name="spoolcmd", processor_workers=0)
+        self.addCleanup(d.close)
+        ids = []
+        for i in range(2):
+            with d.client() as c:
+                r = c.send_message(b"Subject: s%d\r\n\r\nBonjour\r\n.\r\n" % i)
+                ids.append(harness.queued_id(r))
+        corrupt = os.path.join(d.spool, "corrupt")
+        for ext in ("msg", "env"):
+            os.rename(os.path.join(d.spool, "incoming", "%s.%s" % (ids[1], ext)),
+                      os.path.join(corrupt, "%s.%s" % (ids[1], ext)))
+        with open(os.path.join(corrupt, ids[1] + ".reason"), "w") as f:
+            f.write("unknown service urbanisme\n")
+        p = ctl(d, "spool", "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        listed = {e["id"]: e for e in json.loads(p.stdout)}
+        self.assertEqual(listed[ids[0]]["where"], "incoming")
+        self.assertEqual(listed[ids[0]]["role"], "public")
+        self.assertEqual(listed[ids[1]]["where"], "corrupt")
+        self.assertEqual(listed[ids[1]]["reason"], "unknown service urbanisme")
+        self.assertIn("unknown service urbanisme", ctl(d, "spool").stdout)
+        self.assertEqual(ctl(d, "requeue", "0000000000nosuchid").returncode, 2)
+        p = ctl(d, "requeue", ids[1])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(sorted(d.incoming_ids()), sorted(ids))
+        self.assertEqual(os.listdir(corrupt), [])
+        # An envelope that does not read back stays where it is.
+        for ext in ("msg", "env"):
+            os.rename(os.path.join(d.spool, "incoming", "%s.%s" % (ids[1], ext)),
+                      os.path.join(corrupt, "%s.%s" % (ids[1], ext)))
+        with open(os.path.join(corrupt, ids[1] + ".env"), "w") as f:
+            f.write("garbage\n")
+        self.assertEqual(ctl(d, "requeue", ids[1]).returncode, 2)
+        self.assertTrue(os.path.exists(os.path.join(corrupt, ids[1] + ".msg")))
 
 
 if __name__ == "__main__":

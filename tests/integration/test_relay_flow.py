@@ -6,8 +6,10 @@ queue, and every message is delivered once the relay is back, none twice; kill -
 in mid-flow loses nothing it acknowledged.
 """
 
+import json
 import os
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -169,6 +171,45 @@ class RelayFlowTests(unittest.TestCase):
         print("kill -9: %d messages acknowledged, all forwarded, %d forwarded twice (replays "
               "of items in flight)" % (len(accepted), twice), file=sys.stderr)
         self.assertLessEqual(twice, 10, "more duplicates than items could be in flight")
+
+
+class QueueCommandsTests(unittest.TestCase):
+    """referentctl queue and retry against a relay outage: the deferred items are listed with
+    their attempts and error, and `retry --all` sends them as soon as the relay is back instead
+    of at the next retry (an hour away here)."""
+
+    def test_queue_lists_deferred_items_and_retry_sends_them_now(self):
+        sink = SmtpSink()
+        self.addCleanup(sink.stop)
+        relay = "{ url: %s, starttls: never, retry: [1h], workers: 1 }" % sink.url()
+        d = Daemon(name="queue", processor_workers=1, relay=relay,
+                   limits={"idle_timeout": "30s"})
+        self.addCleanup(d.close)
+
+        def ctl(*args):
+            p = subprocess.run([harness.referentctl_path(), "-c", d.config_path] + list(args),
+                               capture_output=True, text=True, timeout=60, cwd=d.dir)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            return p.stdout
+
+        sink.stop()
+        citizen = "queued@example.org"
+        with d.client() as c:
+            queued_id(c.send_message(message(citizen, "File", "q1@example.org"),
+                                     rcpts=(SERVICE,), sender=citizen))
+        items = wait_until(lambda: (lambda q: q if len(q) == 2 and all(
+            i["state"] == "deferred" for i in q) else None)(json.loads(ctl("queue", "--json"))),
+            20, "two deferred items")
+        self.assertEqual(sorted(i["kind"] for i in items), ["acknowledgement", "forward"])
+        self.assertTrue(all(i["attempts"] == 1 and i["last_error"] for i in items), items)
+        self.assertIn("deferred", ctl("queue"))
+        sink.start()
+        self.assertEqual(ctl("retry", "--all"), "2 deferred item(s) due now\n")
+        wait_until(lambda: sink.to(citizen) and sink.to(AGENT), 20, "both delivered")
+        wait_until(lambda: json.loads(ctl("queue", "--json")) == [], 20, "an empty queue")
+        p = subprocess.run([harness.referentctl_path(), "-c", d.config_path, "retry", "nope"],
+                           capture_output=True, text=True, timeout=60, cwd=d.dir)
+        self.assertEqual(p.returncode, 2)
 
 
 if __name__ == "__main__":
