@@ -1,16 +1,19 @@
 #include "app/daemon.hpp"
 
 #include <csignal>
-#include <deque>
+#include <functional>
 #include <memory>
 #include <vector>
 
+#include "app/listeners.hpp"
 #include "app/observability.hpp"
+#include "app/reload.hpp"
 #include "app/spool_sink.hpp"
 #include "app/systemd.hpp"
 #include "cases/open_store.hpp"
 #include "cases/token.hpp"
 #include "mail/template.hpp"
+#include "ops/check.hpp"
 #include "pipeline/deadlines.hpp"
 #include "pipeline/processor.hpp"
 #include "relay/queue_runner.hpp"
@@ -30,10 +33,6 @@ namespace {
 
 using server::asio::io_context;
 
-const char* role_name(config::Role r) {
-    return r == config::Role::public_ ? "public" : "internal";
-}
-
 // Citizens' replies and bounces come in through the public listener, agents' replies through
 // the internal one: a token is valid only on the listener its purpose belongs to.
 bool purpose_belongs(cases::TokenPurpose purpose, config::Role role) {
@@ -48,62 +47,27 @@ server::TokenCheck token_check(std::shared_ptr<const cases::TokenKeys> keys) {
     };
 }
 
-server::ConnectionSettings settings_for(const config::Config& c, const config::Listen& l,
-                                        const SpoolSink& sink, server::asio::ssl::context* tls,
-                                        const server::TokenCheck& check_token,
-                                        util::Registry& metrics) {
-    const config::Limits& lim = c.gateway.limits;
-    server::ConnectionSettings s;
-    s.role = role_name(l.role);
-    s.idle_timeout = lim.idle_timeout;
-    s.tls = tls;
-    smtp::SessionOptions& o = s.session;
-    o.dialect = l.protocol == config::Protocol::lmtp ? smtp::Dialect::lmtp : smtp::Dialect::smtp;
-    o.hostname = c.gateway.hostname;
-    o.max_message_size = lim.max_message_size;
-    o.max_header_size = lim.max_header_size;
-    o.max_recipients = lim.max_recipients;
-    o.max_errors = lim.max_errors;
-    o.max_nonmail_commands = lim.max_nonmail_commands;
-    o.max_command_length = lim.max_command_length;
-    o.tls_available = tls != nullptr;
-    auto policy = std::make_shared<server::RecipientPolicy>(c, l.role, check_token);
-    o.check_recipient = [policy](const smtp::Address& a) { return policy->check(a); };
-    o.has_space = [&sink](std::uint64_t declared) { return sink.has_space(declared); };
-    o.on_refusal = [&metrics, role = s.role](const smtp::Reply& r) {
-        metrics
-            .counter("referent_smtp_refusals_total",
-                     "4xx and 5xx replies sent to SMTP/LMTP clients, by listener role, reply "
-                     "code and enhanced status code.",
-                     {{"role", role},
-                      {"code", std::to_string(r.code)},
-                      {"status", r.enhanced.empty() ? "none" : r.enhanced}})
-            .inc();
-    };
-    return s;
-}
-
 // Stops accepting, asks connections to finish, and forces them after the grace period or at
 // a second SIGTERM. Once the last connection is gone nothing is left waiting on the io
 // context (signals and watchdog included), so run() returns.
 class Stopper {
 public:
-    Stopper(io_context& io, std::vector<std::unique_ptr<server::Listener>>& listeners,
-            server::ConnectionRegistry& registry, std::chrono::seconds grace,
-            SystemdNotifier& notifier)
+    Stopper(io_context& io, ListenerSet& listeners, server::ConnectionRegistry& registry,
+            std::chrono::seconds grace, SystemdNotifier& notifier, std::function<void()> reload)
         : listeners_(listeners),
           registry_(registry),
           grace_(grace),
           notifier_(notifier),
+          reload_(std::move(reload)),
           timer_(io),
           signals_(io, SIGTERM, SIGINT, SIGHUP) {}
 
     void wait_signals() {
         signals_.async_wait([this](boost::system::error_code ec, int signo) {
             if (ec) return;
-            if (signo == SIGHUP)
-                util::log_info("referentd", "SIGHUP: live reload is not available yet; ignored");
-            else if (!stopping_)
+            if (signo == SIGHUP) {
+                if (!stopping_) reload_();  // on the io thread, between two events
+            } else if (!stopping_)
                 stop();
             else
                 force("second signal");
@@ -126,7 +90,7 @@ private:
         stopping_ = true;
         notifier_.stopping();  // before run() can return: no watchdog ping holds it
         util::log_info("referentd", "stopping: no new connections; finishing transactions");
-        for (auto& l : listeners_) l->close();
+        listeners_.close_all();
         registry_.on_empty([this] { finish(); });
         registry_.shutdown_all();
         if (registry_.size() == 0) return finish();
@@ -148,10 +112,11 @@ private:
         signals_.cancel();
     }
 
-    std::vector<std::unique_ptr<server::Listener>>& listeners_;
+    ListenerSet& listeners_;
     server::ConnectionRegistry& registry_;
     std::chrono::seconds grace_;
     SystemdNotifier& notifier_;
+    std::function<void()> reload_;
     server::asio::steady_timer timer_;
     server::asio::signal_set signals_;
     bool stopping_ = false;
@@ -178,30 +143,18 @@ util::Result<spool::Spool> open_spool(const config::Gateway& gw, util::Clock& cl
     return spool;
 }
 
-struct Listeners {
-    std::deque<server::ConnectionSettings> settings;  // stable addresses for the listeners
-    std::vector<std::unique_ptr<server::Listener>> all;
-};
-
-util::Status bind_listeners(const config::Config& config, io_context& io, SpoolSink& sink,
-                            server::ConnectionRegistry& registry, server::asio::ssl::context* tls,
-                            const server::TokenCheck& check_token, util::Registry& metrics,
-                            Listeners& out) {
-    for (const auto& l : config.gateway.listen) {
-        out.settings.push_back(settings_for(config, l, sink, tls, check_token, metrics));
-        auto listener =
-            server::Listener::bind(io, l.address, l.port, out.settings.back(), sink, registry);
-        if (!listener) return listener.error();
-        auto ep = (*listener)->local_endpoint();
-        std::string addr =
-            ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
-        util::log_info("referentd",
-                       "listening on " + addr + ":" + std::to_string(ep.port()) +
-                           " protocol=" + (l.protocol == config::Protocol::lmtp ? "lmtp" : "smtp") +
-                           " role=" + role_name(l.role));
-        out.all.push_back(std::move(*listener));
+util::LogLevel log_level(config::LogLevelName n) {
+    switch (n) {
+        case config::LogLevelName::debug:
+            return util::LogLevel::debug;
+        case config::LogLevelName::warning:
+            return util::LogLevel::warning;
+        case config::LogLevelName::error:
+            return util::LogLevel::error;
+        case config::LogLevelName::info:
+            break;
     }
-    return {};
+    return util::LogLevel::info;
 }
 
 int environment_failure(const util::Error& e) {
@@ -287,7 +240,8 @@ int run_daemon(const config::Config& config) {
     // Both ends are wired before either starts: no thread sees a half-built neighbour.
     if (auto st = runner.start(); !st) return environment_failure(st.error());
     processor.start(config.gateway.processor_workers);  // 0: mail waits in incoming/
-    pipeline::Scheduler scheduler(p);  // reminders and escalations, every ops.deadline_check
+    // Reminders, escalations and the purge, every ops.deadline_check, on the current config.
+    pipeline::Scheduler scheduler([&processor] { return processor.deps(); });
     scheduler.start();
 
     spool::SpoolWriter writer(*spool, {});
@@ -296,19 +250,63 @@ int run_daemon(const config::Config& config) {
     io_context io(1);
     server::ConnectionRegistry registry(gw.limits.max_connections,
                                         gw.limits.max_connections_per_ip);
-    Listeners listeners;
-    if (auto st =
-            bind_listeners(config, io, sink, registry, tls->get(), check_token, metrics, listeners);
-        !st)
+    ListenerSet listeners(io, sink, registry, tls->get(), metrics);
+    if (auto st = listeners.apply(config, check_token, false); !st)
         return environment_failure(st.error());
     auto http = start_metrics(config, metrics, *spool, sink, **store, runner);
     if (!http) return environment_failure(http.error());
 
+    // Live reload (SIGHUP): everything a configuration brings stays alive for good, as
+    // sessions and batches in flight may still use an older one; reloads are rare.
+    std::vector<std::shared_ptr<const void>> generations;
+    auto running = std::make_shared<const config::Config>(config);
     SystemdNotifier notifier(io);
-    Stopper stopper(io, listeners.all, registry, gw.limits.shutdown_grace, notifier);
+    auto reload = [&] {
+        notifier.reloading();
+        const std::string path = running->source_file;
+        util::log_info("referentd", "SIGHUP: reloading " + path);
+        auto refuse = [&](const std::string& why) {
+            util::log_error("referentd", "reload refused, the running configuration stays: " + why);
+            notifier.reloaded(listeners.size(), false);
+        };
+        ops::Checked checked = ops::load_checked(path);
+        if (!checked.config) {
+            for (const auto& problem : checked.problems) util::log_error("referentd", problem);
+            return refuse(std::to_string(checked.problems.size()) + " problem(s) above");
+        }
+        if (auto keys_changed = restart_only_changes(*running, *checked.config);
+            !keys_changed.empty()) {
+            std::string list;
+            for (const auto& k : keys_changed) list += (list.empty() ? "" : ", ") + k;
+            return refuse("changed keys need a restart: " + list);
+        }
+        auto next = std::make_shared<const config::Config>(std::move(*checked.config));
+        auto next_templates = mail::TemplateSet::load(next->organisation);
+        auto next_keys = cases::TokenKeys::load(next->gateway.secret_files);
+        if (!next_templates || !next_keys)
+            return refuse((next_keys ? next_templates.error() : next_keys.error()).message);
+        auto templates_ptr = std::make_shared<const mail::TemplateSet>(std::move(*next_templates));
+        auto keys_ptr = std::make_shared<const cases::TokenKeys>(std::move(*next_keys));
+        if (auto st = listeners.apply(*next, token_check(keys_ptr), true); !st)
+            return refuse(st.error().message);
+        // Committed: from here every new decision uses the new configuration.
+        (*store)->set_config(next);
+        processor.reconfigure(next, templates_ptr.get(), keys_ptr.get());
+        generations.push_back(next);
+        generations.push_back(templates_ptr);
+        generations.push_back(keys_ptr);
+        running = next;
+        util::set_log_level(log_level(next->ops.log_level));
+        util::log_info("referentd",
+                       util::cat("reloaded: ", std::to_string(listeners.size()), " listeners, ",
+                                 std::to_string(next->services.size()), " services, ",
+                                 std::to_string(next->agents.size()), " agents"));
+        notifier.reloaded(listeners.size(), true);
+    };
+    Stopper stopper(io, listeners, registry, gw.limits.shutdown_grace, notifier, reload);
     stopper.wait_signals();
-    for (auto& l : listeners.all) l->start();
-    notifier.ready(listeners.all.size());  // READY=1, then watchdog pings from this loop
+    listeners.start_all();
+    notifier.ready(listeners.size());  // READY=1, then watchdog pings from this loop
     util::log_info("referentd", "ready");
 
     io.run();

@@ -41,6 +41,22 @@ void SystemdNotifier::ready(std::size_t listeners) {
     arm();
 }
 
+void SystemdNotifier::reloading() {
+    const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now().time_since_epoch());
+    sd_notify(0, ("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(now.count()) +
+                  "\nSTATUS=reloading the configuration")
+                     .c_str());
+}
+
+void SystemdNotifier::reloaded(std::size_t listeners, bool applied) {
+    std::string status = std::string("STATUS=") +
+                         (applied ? "reloaded; " : "reload refused, previous configuration; ") +
+                         "serving on " + std::to_string(listeners) + " listener" +
+                         (listeners == 1 ? "" : "s");
+    sd_notify(0, ("READY=1\n" + status).c_str());
+}
+
 void SystemdNotifier::stopping() {
     stopping_ = true;
     timer_.cancel();

@@ -1,4 +1,5 @@
-// app/systemd.hpp — what referentd tells the service manager: ready, status, alive, stopping.
+// app/systemd.hpp — what referentd tells the service manager: ready, reloading, status, alive,
+// stopping.
 //
 // Contract: SystemdNotifier sends sd_notify(3) messages to $NOTIFY_SOCKET; without that
 // variable (not started by systemd) every call is a no-op. ready() sends READY=1 with
@@ -27,6 +28,10 @@ public:
 
     // READY=1 and the status line; starts the watchdog pings if systemd asked for them.
     void ready(std::size_t listeners);
+    // A live reload: RELOADING=1 (with MONOTONIC_USEC) when it begins; READY=1 and the
+    // status line when it ends, applied or refused (the watchdog keeps its pace).
+    void reloading();
+    void reloaded(std::size_t listeners, bool applied);
     // STOPPING=1 and the status line; no ping after this.
     void stopping();
 

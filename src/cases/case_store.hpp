@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,7 @@
 #include "cases/assignment.hpp"
 #include "cases/model.hpp"
 #include "cases/threading.hpp"
+#include "config/config.hpp"
 #include "util/result.hpp"
 
 namespace referent::cases {
@@ -183,6 +185,9 @@ public:
     // error (begin or commit failed): nothing of the group was kept, whatever its calls
     // returned. Calls from other threads wait until the group ends; groups do not nest.
     virtual util::Status group(const std::function<void()>& body) = 0;
+
+    // Live reload: the services, agents, absences and calendar the next calls use.
+    virtual void set_config(std::shared_ptr<const config::Config> config) = 0;
 };
 
 }  // namespace referent::cases

@@ -244,6 +244,12 @@ util::Result<std::unique_ptr<SqlCaseStore>> SqlCaseStore::open(
     return std::unique_ptr<SqlCaseStore>(new SqlCaseStore(std::move(db), std::move(config), clock));
 }
 
+void SqlCaseStore::set_config(std::shared_ptr<const config::Config> config) {
+    std::lock_guard lock(mu_);
+    holidays_ = holidays_from(config->organisation.holidays);
+    config_ = std::move(config);
+}
+
 util::Status SqlCaseStore::group(const std::function<void()>& body) {
     std::lock_guard lock(mu_);
     if (in_group_) return util::Error::permanent("store: groups do not nest");
@@ -267,8 +273,8 @@ util::Status SqlCaseStore::group(const std::function<void()>& body) {
 }
 
 util::Result<InboundOutcome> SqlCaseStore::record_inbound(const InboundRequest& r) {
-    const std::size_t max_keys = config_->gateway.limits.max_thread_keys;
     return transaction<InboundOutcome>([&](Tx& tx) {
+        const std::size_t max_keys = tx.config.gateway.limits.max_thread_keys;
         if (std::optional<InboundOutcome> done = replayed(tx, r)) return *done;
         const ThreadDecision d = decide_thread(r.keys, thread_facts(tx, r.keys, max_keys), tx.now);
         InboundOutcome o;
@@ -301,9 +307,10 @@ util::Result<InboundOutcome> SqlCaseStore::record_inbound(const InboundRequest& 
 }
 
 util::Result<ThreadDecision> SqlCaseStore::find_thread(const ThreadKeys& keys) {
-    const std::size_t max_keys = config_->gateway.limits.max_thread_keys;
-    return transaction<ThreadDecision>(
-        [&](Tx& tx) { return decide_thread(keys, thread_facts(tx, keys, max_keys), tx.now); });
+    return transaction<ThreadDecision>([&](Tx& tx) {
+        return decide_thread(keys, thread_facts(tx, keys, tx.config.gateway.limits.max_thread_keys),
+                             tx.now);
+    });
 }
 
 util::Result<OutboundOutcome> SqlCaseStore::record_outbound(const OutboundRequest& r) {

@@ -56,6 +56,7 @@ public:
                               const std::string& detail) override;
 
     util::Status group(const std::function<void()>& body) override;
+    void set_config(std::shared_ptr<const config::Config> config) override;
 
     sql::Db& db() { return *db_; }  // tests and benchmarks
 

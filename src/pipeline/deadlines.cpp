@@ -141,13 +141,14 @@ void Scheduler::start() {
         std::unique_lock lock(mu_);
         while (!stopping_) {
             lock.unlock();
+            const ProcessorDeps deps = deps_();
             try {
-                scheduled_pass(deps_, last_purge);
+                scheduled_pass(deps, last_purge);
             } catch (const std::exception& e) {  // a bug: logged, the next pass tries again
                 util::log_error("scheduler", e.what());
             }
             lock.lock();
-            cv_.wait_for(lock, deps_.config->ops.deadline_check, [this] { return stopping_; });
+            cv_.wait_for(lock, deps.config->ops.deadline_check, [this] { return stopping_; });
         }
     });
 }

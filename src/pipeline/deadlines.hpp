@@ -13,6 +13,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -30,7 +31,8 @@ void scheduled_pass(const ProcessorDeps& deps, std::optional<cases::Day>& last_p
 
 class Scheduler {
 public:
-    explicit Scheduler(const ProcessorDeps& deps) : deps_(deps) {}
+    // `deps` gives the current dependencies at each pass (they change at a live reload).
+    explicit Scheduler(std::function<ProcessorDeps()> deps) : deps_(std::move(deps)) {}
     ~Scheduler() { stop(); }
     Scheduler(const Scheduler&) = delete;
     Scheduler& operator=(const Scheduler&) = delete;
@@ -39,7 +41,7 @@ public:
     void stop();
 
 private:
-    const ProcessorDeps& deps_;
+    std::function<ProcessorDeps()> deps_;
     std::mutex mu_;
     std::condition_variable cv_;
     bool stopping_ = false;

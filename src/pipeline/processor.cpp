@@ -41,16 +41,38 @@ Processor::Processor(ProcessorDeps deps)
                                      "what they make, per message of the batch.",
                                      util::latency_buckets())),
       outgoing_(*deps_.spool),
-      classify_(mail::classify_config(*deps_.config)),
-      limits_(mail::parse_limits(deps_.config->gateway.limits)),
-      batch_(deps_.config->gateway.processor_batch) {}
+      batch_(deps_.config->gateway.processor_batch),
+      settings_(std::make_shared<const Settings>(
+          Settings{deps_, mail::classify_config(*deps_.config),
+                   mail::parse_limits(deps_.config->gateway.limits)})) {}
+
+std::shared_ptr<const Processor::Settings> Processor::settings() const {
+    std::lock_guard lock(mu_);
+    return settings_;
+}
+
+void Processor::reconfigure(std::shared_ptr<const config::Config> config,
+                            const mail::TemplateSet* templates, const cases::TokenKeys* keys) {
+    ProcessorDeps d = deps_;
+    d.config = std::move(config);
+    d.templates = templates;
+    d.keys = keys;
+    auto s = std::make_shared<const Settings>(Settings{
+        d, mail::classify_config(*d.config), mail::parse_limits(d.config->gateway.limits)});
+    std::lock_guard lock(mu_);
+    settings_ = std::move(s);
+}
+
+ProcessorDeps Processor::deps() const {
+    return settings()->deps;
+}
 
 Processor::~Processor() {
     stop();
 }
 
-void Processor::prepare(Work& w) {
-    const config::Config& c = *deps_.config;
+void Processor::prepare(const Settings& s, Work& w) {
+    const config::Config& c = *s.deps.config;
     Inbound& in = w.in;
     in.key = util::cat(c.gateway.hostname, "/", in.spool_id);
     auto fail = [&w](const util::Error& e) {
@@ -65,7 +87,7 @@ void Processor::prepare(Work& w) {
         deps_.spool->read_message(in.spool_id, c.gateway.limits.max_message_size + (64 << 10));
     if (!raw) return fail(raw.error());
     in.raw = std::move(raw).value();
-    auto parsed = mail::parse(in.raw, limits_);
+    auto parsed = mail::parse(in.raw, s.limits);
     if (parsed) {
         in.message = std::move(parsed).value();
         mail::EnvelopeInfo e;
@@ -73,7 +95,7 @@ void Processor::prepare(Work& w) {
         e.recipients = in.envelope.recipients;
         e.role = in.envelope.role == "internal" ? mail::ListenerRole::internal
                                                 : mail::ListenerRole::public_;
-        in.cls = mail::classify(*in.message, e, classify_);
+        in.cls = mail::classify(*in.message, e, s.classify);
     } else {
         in.refusal = parsed.refusal().reason;
         in.cls.reason = util::cat("unparsed: ", in.refusal);
@@ -81,8 +103,8 @@ void Processor::prepare(Work& w) {
     w.ready = true;
 }
 
-void Processor::decide(Work& w) {
-    Flow flow(deps_, w.in);
+void Processor::decide(const Settings& s, Work& w) {
+    Flow flow(s.deps, w.in);
     util::Status st = w.in.envelope.role == "internal" ? flow.agent() : flow.citizen();
     if (!st) {
         w.result = st.error().is_temporary() ? Result::retry_later : Result::quarantined;
@@ -157,10 +179,11 @@ std::vector<Result> Processor::process(const std::vector<std::string>& spool_ids
             w.item_ids.clear();
         }
     };
-    for (Work& w : batch) guarded(w, [this](Work& x) { prepare(x); });
+    const std::shared_ptr<const Settings> s = settings();  // the whole batch on one config
+    for (Work& w : batch) guarded(w, [&](Work& x) { prepare(*s, x); });
     const util::Status group = deps_.store->group([&] {
         for (Work& w : batch)
-            if (w.ready) guarded(w, [this](Work& x) { decide(x); });
+            if (w.ready) guarded(w, [&](Work& x) { decide(*s, x); });
     });
     if (!group) {
         // Nothing the flows recorded was kept: every decided message waits for a new try.
@@ -197,7 +220,7 @@ std::vector<Result> Processor::process(const std::vector<std::string>& spool_ids
     return out;
 }
 
-util::Status Processor::delivery_result(const DeliveryReport& r,
+util::Status Processor::delivery_result(const Settings& s, const DeliveryReport& r,
                                         std::vector<spool::OutgoingMessage>& items) {
     const spool::OutgoingItem& item = *r.item;
     const auto state = !r.final      ? cases::DeliveryState::queued
@@ -228,8 +251,8 @@ util::Status Processor::delivery_result(const DeliveryReport& r,
     // The notice's key is the failed item: a second report of the same failure sends nothing.
     Inbound in;
     in.spool_id = item.id;
-    in.key = util::cat(deps_.config->gateway.hostname, "/", item.id);
-    Flow flow(deps_, in);
+    in.key = util::cat(s.deps.config->gateway.hostname, "/", item.id);
+    Flow flow(s.deps, in);
     auto kase = deps_.store->find_case(item.case_number);
     if (!kase) return kase.error();
     if (!*kase) return {};
@@ -241,9 +264,10 @@ util::Status Processor::delivery_result(const DeliveryReport& r,
 util::Status Processor::delivery_results(const std::vector<DeliveryReport>& reports) {
     std::vector<spool::OutgoingMessage> items;
     util::Status first_error;
+    const std::shared_ptr<const Settings> s = settings();
     util::Status group = deps_.store->group([&] {
         for (const DeliveryReport& r : reports)
-            if (util::Status st = delivery_result(r, items); !st) {
+            if (util::Status st = delivery_result(*s, r, items); !st) {
                 // This item's record failed alone (its savepoint); the others stand.
                 util::log_warning("pipeline",
                                   util::cat(r.item->id, ": store: ", st.error().message));

@@ -81,6 +81,12 @@ public:
     };
     util::Status delivery_results(const std::vector<DeliveryReport>& reports);
 
+    // Live reload: batches begun from now on use this configuration, templates and keys (the
+    // batches in hand finish with theirs). The caller keeps the objects alive for good.
+    void reconfigure(std::shared_ptr<const config::Config> config,
+                     const mail::TemplateSet* templates, const cases::TokenKeys* keys);
+    ProcessorDeps deps() const;  // the current ones (the scheduler's)
+
     void start(unsigned workers);
     void enqueue(const std::string& spool_id);
     void stop();  // finishes the messages in hand, then joins
@@ -93,22 +99,28 @@ public:
 
 private:
     struct Work;  // one message of a batch (processor.cpp)
+    // What one batch works with, fixed for the batch (live reload swaps the whole).
+    struct Settings {
+        ProcessorDeps deps;
+        mail::ClassifyConfig classify;
+        mail::ParseLimits limits;
+    };
+    std::shared_ptr<const Settings> settings() const;
     void run();
-    void prepare(Work& w);  // read, parse, classify: no store
-    void decide(Work& w);   // the flow, inside the store group
+    void prepare(const Settings& s, Work& w);  // read, parse, classify: no store
+    void decide(const Settings& s, Work& w);   // the flow, inside the store group
     void finish(std::vector<Work>& batch);
     // One report inside the group; notice items to commit are appended to `items`.
-    util::Status delivery_result(const DeliveryReport& r,
+    util::Status delivery_result(const Settings& s, const DeliveryReport& r,
                                  std::vector<spool::OutgoingMessage>& items);
 
     util::Registry own_metrics_;  // when deps.metrics is null
-    ProcessorDeps deps_;
+    ProcessorDeps deps_;          // the parts no reload changes: spool, store, clock, callbacks
     util::Registry& metrics_;
     util::Histogram& processing_;
     spool::Outgoing outgoing_;
-    const mail::ClassifyConfig classify_;  // from the configuration, once
-    const mail::ParseLimits limits_;
-    const std::size_t batch_;  // gateway.processor_batch
+    const std::size_t batch_;                   // gateway.processor_batch (a restart changes it)
+    std::shared_ptr<const Settings> settings_;  // under mu_
     mutable std::mutex mu_;
     std::condition_variable cv_;
     std::deque<std::string> queue_;

@@ -43,18 +43,19 @@ auto async_commit(smtp::MessageSink& sink, const smtp::SessionInfo& info,
 
 }  // namespace
 
-Connection::Connection(tcp::socket socket, const ConnectionSettings& settings,
+Connection::Connection(tcp::socket socket, std::shared_ptr<const ConnectionSettings> settings,
                        smtp::MessageSink& sink, ConnectionRegistry& registry)
     : socket_(std::move(socket)),
       timer_(socket_.get_executor()),
-      settings_(settings),
+      keep_(std::move(settings)),
+      settings_(*keep_),
       sink_(sink),
       registry_(registry),
-      session_(settings.session) {
+      session_(settings_.session) {
     info_.client_ip = endpoint_ip(socket_);
     info_.client_port = endpoint_port(socket_);
-    info_.listener_role = settings.role;
-    info_.lmtp = settings.session.dialect == smtp::Dialect::lmtp;
+    info_.listener_role = settings_.role;
+    info_.lmtp = settings_.session.dialect == smtp::Dialect::lmtp;
 }
 
 void Connection::start(std::shared_ptr<Connection> self) {

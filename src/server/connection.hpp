@@ -32,8 +32,8 @@ struct ConnectionSettings {
 
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
-    Connection(tcp::socket socket, const ConnectionSettings& settings, smtp::MessageSink& sink,
-               ConnectionRegistry& registry);
+    Connection(tcp::socket socket, std::shared_ptr<const ConnectionSettings> settings,
+               smtp::MessageSink& sink, ConnectionRegistry& registry);
 
     // Spawns the connection's coroutine on the socket's executor.
     static void start(std::shared_ptr<Connection> self);
@@ -55,6 +55,7 @@ private:
     tcp::socket socket_;
     std::optional<asio::ssl::stream<tcp::socket&>> tls_;
     asio::steady_timer timer_;
+    std::shared_ptr<const ConnectionSettings> keep_;  // the settings live as long as we do
     const ConnectionSettings& settings_;
     smtp::MessageSink& sink_;
     ConnectionRegistry& registry_;

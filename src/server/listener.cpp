@@ -6,14 +6,15 @@ namespace referent::server {
 
 using boost::system::error_code;
 
-Listener::Listener(asio::io_context& io, const ConnectionSettings& settings,
+Listener::Listener(asio::io_context& io, std::shared_ptr<const ConnectionSettings> settings,
                    smtp::MessageSink& sink, ConnectionRegistry& registry)
-    : acceptor_(io), settings_(settings), sink_(sink), registry_(registry) {}
+    : acceptor_(io), settings_(std::move(settings)), sink_(sink), registry_(registry) {}
 
 util::Result<std::unique_ptr<Listener>> Listener::bind(
     asio::io_context& io, const std::string& address, std::uint16_t port,
-    const ConnectionSettings& settings, smtp::MessageSink& sink, ConnectionRegistry& registry) {
-    std::unique_ptr<Listener> l(new Listener(io, settings, sink, registry));
+    std::shared_ptr<const ConnectionSettings> settings, smtp::MessageSink& sink,
+    ConnectionRegistry& registry) {
+    std::unique_ptr<Listener> l(new Listener(io, std::move(settings), sink, registry));
     error_code ec;
     auto ip = asio::ip::make_address(address, ec);
     std::string where = (address.find(':') != std::string::npos ? "[" + address + "]" : address) +

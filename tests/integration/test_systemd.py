@@ -115,6 +115,26 @@ class Notify(unittest.TestCase):
         self.assertNotIn("WATCHDOG=1", self.messages(after=stopping_at))
         self.assertEqual(self.messages()[0], READY)
 
+    def test_reload_says_reloading_then_ready_and_pings_go_on(self):
+        d = self.start()
+        self.notify.wait_for(READY)
+        d.signal(signal.SIGHUP)
+        d.wait_for_log(r"reloaded: ")
+        self.notify.receive(0.6)
+        texts = self.messages()
+        reloading = [i for i, m in enumerate(texts) if m.startswith("RELOADING=1\nMONOTONIC_USEC=")]
+        self.assertEqual(len(reloading), 1, texts)
+        after = texts[reloading[0] + 1:]
+        self.assertIn("READY=1\nSTATUS=reloaded; serving on 2 listeners", after)
+        self.assertIn("WATCHDOG=1", after)
+        # A refused reload says so, and the daemon is ready again on its old configuration.
+        with open(d.config_path, "a", encoding="utf-8") as f:
+            f.write("bogus_key: 1\n")
+        d.signal(signal.SIGHUP)
+        self.notify.wait_for(
+            "READY=1\nSTATUS=reload refused, previous configuration; serving on 2 listeners")
+        self.assertEqual(d.stop(), 0)
+
     def test_no_ping_while_a_transaction_drains(self):
         d = self.start(limits={"idle_timeout": "60s", "shutdown_grace": "30s"})
         self.notify.wait_for(READY)
