@@ -12,6 +12,7 @@ import datetime
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import unittest
@@ -137,6 +138,29 @@ class Commands(ReferentctlTests):
                              target).returncode, 2)
         self.assertIn("no case", self.ok("export", "--citizen", "nobody@example.org",
                                          os.path.join(self.daemon.dir, "none")))
+
+    def test_purge_leaves_no_body_behind(self):
+        number = self.case_of("old@example.org", "Ancien", "o1@example.org")
+        self.wait_outbox(AGENT, 1, "the forward")
+        self.assertIn(number + ": closed", self.ok("close", number))
+        # Two years and a day later (730 days of retention): the clock is the store's.
+        db = sqlite3.connect(os.path.join(self.daemon.dir, "referent.db"), timeout=10)
+        with db:
+            db.execute("UPDATE cases SET closed_at = closed_at - 731 * 86400 WHERE number = ?",
+                       (number,))
+        out = self.ok("purge")
+        self.assertRegex(out, r"^purged: 1 cases, [3-9] messages, 1 citizens pseudonymised\n$")
+        left = db.execute("SELECT COUNT(*) FROM messages m JOIN cases c ON c.id = m.case_id "
+                          "WHERE c.number = ? AND (m.raw IS NOT NULL OR m.subject <> '')",
+                          (number,)).fetchone()[0]
+        self.assertEqual(left, 0)
+        db.close()
+        shown = json.loads(self.ok("show", number, "--json"))
+        self.assertTrue(shown["case"]["citizen"].endswith("@purged.invalid"))
+        self.assertFalse(any(m["body_kept"] for m in shown["messages"]))
+        self.assertIn("created", [e["kind"] for e in shown["events"]])  # the log stays
+        self.assertIn("no case", self.ok("export", "--citizen", "old@example.org",
+                                         os.path.join(self.daemon.dir, "gone")))
 
     def test_purge_reports_and_respects_retention(self):
         # Nothing here is past its retention (730 days): a dry run and a run change nothing.
