@@ -7,6 +7,7 @@
 #include "mail/message_render.hpp"
 #include "mail/reply_text.hpp"
 #include "mail/subject_tag.hpp"
+#include "util/html.hpp"
 
 namespace referent::mail {
 
@@ -19,29 +20,6 @@ std::string replace_all(std::string s, std::string_view from, std::string_view t
     return s;
 }
 
-std::string html_escape(std::string_view s) {
-    std::string out;
-    for (char c : s) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
-}
-
 // The agent reply address never reaches the citizen; for anonymous agents, the service speaks,
 // so the agent's name and mailbox leave no trace either.
 std::string anonymise(std::string text, const RewriteInput& in, bool html) {
@@ -49,7 +27,8 @@ std::string anonymise(std::string text, const RewriteInput& in, bool html) {
     auto swap = [&](const std::string& from, const std::string& to) {
         if (from.empty()) return;
         text = replace_all(std::move(text), from, to);
-        if (html) text = replace_all(std::move(text), html_escape(from), html_escape(to));
+        if (html)
+            text = replace_all(std::move(text), util::html_escape(from), util::html_escape(to));
     };
     // The quoted attribution of the forward ("Élodie Marchand (EC-…) <token@agents…> a écrit")
     // then names the citizen with the citizen's own address.

@@ -3,6 +3,7 @@
 
 #include <charconv>
 
+#include "ops/case_json.hpp"
 #include "ops/output.hpp"
 #include "ops/session.hpp"
 
@@ -30,23 +31,6 @@ constexpr const char* absence_usage =
 int usage_error(const char* usage, const std::string& why, std::ostream& err) {
     err << "referentctl: " << why << '\n' << usage;
     return 2;
-}
-
-std::string case_json(const cases::Case& c) {
-    JsonObject o;
-    o.text("number", c.number)
-        .text("service", c.service)
-        .text("citizen", c.citizen.address)
-        .text("citizen_name", c.citizen.name)
-        .text("referent", c.referent)
-        .text("status", cases::to_string(c.status))
-        .text("opened", instant_text(c.opened))
-        .text("due", day_text(c.due));
-    if (c.closed)
-        o.text("closed", instant_text(*c.closed));
-    else
-        o.null("closed");
-    return o.str();
 }
 
 }  // namespace
@@ -110,7 +94,7 @@ int show_command(const std::string& config_path, const std::vector<std::string>&
     auto file = s->store->case_file(a.positional[0]);
     if (!file) return store_error(file.error(), "show", err);
     if (a.has("--json")) {
-        std::vector<std::string> messages, referents, events;
+        std::vector<std::string> messages;
         for (const auto& m : file->messages)
             messages.push_back(JsonObject()
                                    .number("id", m.id)
@@ -122,26 +106,11 @@ int show_command(const std::string& config_path, const std::vector<std::string>&
                                    .text("subject", m.subject)
                                    .boolean("body_kept", m.has_raw)
                                    .str());
-        for (const auto& r : file->referents) {
-            JsonObject o;
-            o.text("agent", r.agent).text("from", instant_text(r.from)).text("reason", r.reason);
-            if (r.to)
-                o.text("to", instant_text(*r.to));
-            else
-                o.null("to");
-            referents.push_back(o.str());
-        }
-        for (const auto& e : file->events)
-            events.push_back(JsonObject()
-                                 .text("at", instant_text(e.at))
-                                 .text("kind", e.kind)
-                                 .text("detail", e.detail)
-                                 .str());
         out << JsonObject()
                    .raw("case", case_json(file->case_))
                    .raw("messages", json_array(messages))
-                   .raw("referents", json_array(referents))
-                   .raw("events", json_array(events))
+                   .raw("referents", referents_json(file->referents))
+                   .raw("events", events_json(file->events))
                    .str()
             << '\n';
         return 0;

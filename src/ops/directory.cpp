@@ -8,6 +8,7 @@
 #include "config/load.hpp"
 #include "ops/output.hpp"
 #include "ops/session.hpp"
+#include "util/html.hpp"
 
 namespace referent::ops {
 
@@ -19,29 +20,7 @@ constexpr const char* usage =
     "  (name, title, phone, hours), to publish\n";
 
 std::string esc(std::string_view s) {
-    std::string out;
-    for (char c : s) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&#39;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
+    return util::html_escape(s);
 }
 
 std::vector<const config::Agent*> published(const config::Config& c, const config::Service& s) {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "ops/case_json.hpp"
 #include "ops/output.hpp"
 #include "ops/session.hpp"
 
@@ -70,7 +71,7 @@ int export_command(const std::string& config_path, const std::vector<std::string
     for (const cases::Case& c : *listed) {
         auto file = s->store->case_file(c.number);
         if (!file) return store_error(file.error(), "export", err);
-        std::vector<std::string> messages, referents, events;
+        std::vector<std::string> messages;
         int n = 0;
         for (const cases::MessageRecord& m : file->messages) {
             JsonObject o;
@@ -99,21 +100,6 @@ int export_command(const std::string& config_path, const std::vector<std::string
             }
             messages.push_back(o.str());
         }
-        for (const auto& r : file->referents) {
-            JsonObject o;
-            o.text("agent", r.agent).text("from", instant_text(r.from)).text("reason", r.reason);
-            if (r.to)
-                o.text("to", instant_text(*r.to));
-            else
-                o.null("to");
-            referents.push_back(o.str());
-        }
-        for (const auto& e : file->events)
-            events.push_back(JsonObject()
-                                 .text("at", instant_text(e.at))
-                                 .text("kind", e.kind)
-                                 .text("detail", e.detail)
-                                 .str());
         case_docs.push_back(JsonObject()
                                 .text("number", c.number)
                                 .text("service", c.service)
@@ -122,8 +108,8 @@ int export_command(const std::string& config_path, const std::vector<std::string
                                 .text("due", day_text(c.due))
                                 .text("referent", c.referent)
                                 .raw("messages", json_array(messages))
-                                .raw("referents", json_array(referents))
-                                .raw("events", json_array(events))
+                                .raw("referents", referents_json(file->referents))
+                                .raw("events", events_json(file->events))
                                 .str());
     }
     const cases::Citizen& who = listed->front().citizen;

@@ -65,7 +65,7 @@ TEST(Directory, ListsPublicNamedReferentsEscapedAndAccessible) {
     EXPECT_NE(h.find("<a href=\"tel:+33 1 23 45 67 89\">"), std::string::npos);
     EXPECT_NE(h.find("mailto:etat-civil@mairie.example.fr"), std::string::npos);
     // Urbanisme has only an anonymous agent: the team answers.
-    EXPECT_NE(h.find("Les demandes sont traitées par l&#39;équipe du service."), std::string::npos);
+    EXPECT_NE(h.find("Les demandes sont traitées par l'équipe du service."), std::string::npos);
     for (const char* never : {"helene.private", "Anonyme", "Caché", "anon@", "hidden@"}) {
         EXPECT_EQ(h.find(never), std::string::npos) << never;
         EXPECT_EQ(d.json.find(never), std::string::npos) << never;
