@@ -250,6 +250,9 @@ int main(int argc, char** argv) {
     }
     const std::vector<std::string> args(rest.begin() + 1, rest.end());
     const bool help = std::find(args.begin(), args.end(), "--help") != args.end();
+    if (rest[0] == "assign")
+        return referent::ops::assign_command(
+            path, std::vector<std::string>(rest.begin() + 1, rest.end()), std::cout, std::cerr);
     if (rest[0] == "cases") return referent::ops::cases_command(path, args, std::cout, std::cerr);
     if (rest[0] == "show") return referent::ops::show_command(path, args, std::cout, std::cerr);
     if (rest[0] == "close" || rest[0] == "reopen")
@@ -286,9 +289,6 @@ int main(int argc, char** argv) {
     }
     if (rest[0] == "token")
         return token_command(path, std::vector<std::string>(rest.begin() + 1, rest.end()));
-    if (rest[0] == "assign")
-        return referent::ops::assign_command(
-            path, std::vector<std::string>(rest.begin() + 1, rest.end()), std::cout, std::cerr);
     if (rest[0] == "keygen" && rest.size() == 2) return keygen_command(rest[1]);
     if (rest[0] == "keygen") {
         std::cerr << "referentctl: keygen: want exactly one FILE\n";

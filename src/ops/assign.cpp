@@ -6,6 +6,8 @@
 #include "mail/message.hpp"
 #include "mail/template.hpp"
 #include "ops/check.hpp"
+#include "ops/output.hpp"
+#include "ops/session.hpp"
 #include "pipeline/handover.hpp"
 #include "spool/spool.hpp"
 #include "util/clock.hpp"
@@ -15,23 +17,18 @@ namespace referent::ops {
 
 int assign_command(const std::string& config_path, const std::vector<std::string>& args,
                    std::ostream& out, std::ostream& err) {
-    std::string number, agent, reason;
-    bool has_reason = false;
-    std::vector<std::string> positional;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        if (args[i] == "--reason" && i + 1 < args.size()) {
-            reason = args[++i];
-            has_reason = true;
-        } else {
-            positional.push_back(args[i]);
-        }
-    }
-    if (positional.size() != 2 || !has_reason || reason.empty()) {
+    Args a = Args::parse(args, {"--json"}, {"--reason"});
+    if (a.has("--help"))
+        return out << "usage: referentctl assign CASE AGENT --reason TEXT [--json]\n"
+                      "  hand the case over: the citizen is told, AGENT gets the history\n",
+               0;
+    const std::string reason = a.option("--reason").value_or("");
+    if (!a.error.empty() || a.positional.size() != 2 || reason.empty()) {
         err << "referentctl: assign: want CASE AGENT --reason TEXT\n";
         return 2;
     }
-    number = positional[0];
-    agent = positional[1];
+    const std::string& number = a.positional[0];
+    const std::string& agent = a.positional[1];
     mail::init();
     Checked checked = load_checked(config_path);
     if (!checked.config) {
@@ -70,6 +67,15 @@ int assign_command(const std::string& config_path, const std::vector<std::string
         return done.error().is_temporary() ? 1 : 2;
     }
     const std::string& was = done->handover.previous;
+    if (a.has("--json"))
+        return out << JsonObject()
+                          .text("case", number)
+                          .text("referent", agent)
+                          .text("previous", was)
+                          .number("queued", static_cast<std::int64_t>(done->items.size()))
+                          .str()
+                   << '\n',
+               0;
     out << number << ": " << agent << " (was " << (was.empty() ? "the fallback mailbox" : was)
         << "), " << done->items.size() << " messages queued\n";
     return 0;

@@ -18,9 +18,11 @@ constexpr const char* cases_usage =
 constexpr const char* show_usage =
     "usage: referentctl show CASE [--json]\n"
     "  the case, its messages in order, its referents over time and its events\n";
-constexpr const char* close_usage = "usage: referentctl close CASE\n  close an open case\n";
+constexpr const char* close_usage =
+    "usage: referentctl close CASE [--json]\n  close an open case\n";
 constexpr const char* reopen_usage =
-    "usage: referentctl reopen CASE\n  reopen a closed case; its due date counts from today\n";
+    "usage: referentctl reopen CASE [--json]\n  reopen a closed case; its due date counts from "
+    "today\n";
 constexpr const char* absence_usage =
     "usage: referentctl absence add AGENT --from YYYY-MM-DD --to YYYY-MM-DD [--delegate AGENT]\n"
     "       referentctl absence list [--json]\n"
@@ -140,7 +142,7 @@ int show_command(const std::string& config_path, const std::vector<std::string>&
 int status_command(const std::string& verb, const std::string& config_path,
                    const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
     const char* usage = verb == "close" ? close_usage : reopen_usage;
-    Args a = Args::parse(args, {}, {});
+    Args a = Args::parse(args, {"--json"}, {});
     if (a.has("--help")) return out << usage, 0;
     if (!a.error.empty()) return usage_error(usage, verb + ": " + a.error, err);
     if (a.positional.size() != 1) return usage_error(usage, verb + ": want one CASE", err);
@@ -150,6 +152,7 @@ int status_command(const std::string& verb, const std::string& config_path,
     auto done =
         verb == "close" ? s->store->close(a.positional[0]) : s->store->reopen(a.positional[0]);
     if (!done) return store_error(done.error(), verb.c_str(), err);
+    if (a.has("--json")) return out << case_json(*done) << '\n', 0;
     out << done->number << ": " << cases::to_string(done->status) << ", due " << day_text(done->due)
         << '\n';
     return 0;
@@ -173,6 +176,15 @@ int absence_command(const std::string& config_path, const std::vector<std::strin
         auto added = s->store->add_absence(
             {a.positional[1], *from, *to, a.option("--delegate").value_or("")});
         if (!added) return store_error(added.error(), "absence add", err);
+        if (a.has("--json"))
+            return out << JsonObject()
+                              .text("agent", added->agent)
+                              .text("from", day_text(added->from))
+                              .text("to", day_text(added->to))
+                              .text("delegate", added->delegate)
+                              .str()
+                       << '\n',
+                   0;
         out << added->agent << ": away " << day_text(added->from) << ".." << day_text(added->to)
             << (added->delegate.empty() ? ", no delegate" : ", delegate " + added->delegate)
             << '\n';
@@ -186,6 +198,13 @@ int absence_command(const std::string& config_path, const std::vector<std::strin
         if (!s) return rc;
         auto n = s->store->end_absence(a.positional[1]);
         if (!n) return store_error(n.error(), "absence end", err);
+        if (a.has("--json"))
+            return out << JsonObject()
+                              .text("agent", a.positional[1])
+                              .number("ended", static_cast<std::int64_t>(*n))
+                              .str()
+                       << '\n',
+                   0;
         out << a.positional[1] << ": " << *n << " stored absence(s) ended\n";
         return 0;
     }

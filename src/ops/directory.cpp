@@ -15,7 +15,7 @@ namespace referent::ops {
 namespace {
 
 constexpr const char* usage =
-    "usage: referentctl directory --out DIR\n"
+    "usage: referentctl directory --out DIR [--json]\n"
     "  write DIR/index.html and DIR/directory.json: the services and their public referents\n"
     "  (name, title, phone, hours), to publish\n";
 
@@ -125,7 +125,7 @@ Directory render_directory(const config::Config& c) {
 
 int directory_command(const std::string& config_path, const std::vector<std::string>& args,
                       std::ostream& out, std::ostream& err) {
-    Args a = Args::parse(args, {}, {"--out"});
+    Args a = Args::parse(args, {"--json"}, {"--out"});
     if (a.has("--help")) return out << usage, 0;
     if (!a.error.empty() || !a.positional.empty() || !a.option("--out")) {
         err << "referentctl: directory: " << (a.error.empty() ? "want --out DIR" : a.error) << '\n'
@@ -154,6 +154,13 @@ int directory_command(const std::string& config_path, const std::vector<std::str
             return 1;
         }
     }
+    if (a.has("--json"))
+        return out << JsonObject()
+                          .text("html", (dir / "index.html").string())
+                          .text("json", (dir / "directory.json").string())
+                          .str()
+                   << '\n',
+               0;
     out << (dir / "index.html").string() << "\n" << (dir / "directory.json").string() << '\n';
     return 0;
 }

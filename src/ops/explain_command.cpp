@@ -20,6 +20,7 @@ namespace {
 
 constexpr const char* usage =
     "usage: referentctl explain FILE [--listener public|internal] [--from ADDR] [--to ADDR]\n"
+    "                           [--json]\n"
     "  a dry run of the message in FILE: its class, the case it would join or open, the\n"
     "  checks of an agent's reply, and every message the gateway would send; changes nothing\n";
 
@@ -27,7 +28,7 @@ constexpr const char* usage =
 
 int explain_command(const std::string& config_path, const std::vector<std::string>& args,
                     std::ostream& out, std::ostream& err) {
-    Args a = Args::parse(args, {}, {"--listener", "--from", "--to"});
+    Args a = Args::parse(args, {"--json"}, {"--listener", "--from", "--to"});
     if (a.has("--help")) return out << usage, 0;
     const std::string listener = a.option("--listener").value_or("public");
     if (!a.error.empty() || a.positional.size() != 1 ||
@@ -92,6 +93,32 @@ int explain_command(const std::string& config_path, const std::vector<std::strin
     deps.spool = spool ? &*spool : nullptr;
     auto r = pipeline::explain(deps, raw, e);
     if (!r) return store_error(r.error(), "explain", err);
+    if (a.has("--json")) {
+        std::vector<std::string> sends, decisions;
+        for (const auto& m : r->would_send)
+            sends.push_back(JsonObject()
+                                .text("kind", m.item.kind)
+                                .text("to", m.item.rcpt)
+                                .text("case", m.item.case_number)
+                                .text("envelope_sender", m.item.mail_from)
+                                .text("message", m.bytes)
+                                .str());
+        for (const auto& ev : r->events)
+            decisions.push_back(JsonObject().text("kind", ev.kind).text("detail", ev.detail).str());
+        out << JsonObject()
+                   .text("listener", listener)
+                   .text("mail_from", from)
+                   .text("rcpt_to", to)
+                   .text("refusal", r->refusal)
+                   .text("class", mail::to_string(r->classification.mail_class))
+                   .text("reason", r->classification.reason)
+                   .text("error", r->error)
+                   .raw("would_send", json_array(sends))
+                   .raw("decisions", json_array(decisions))
+                   .str()
+            << '\n';
+        return 0;
+    }
     out << "envelope: " << listener << " listener, MAIL FROM <" << from << ">, RCPT TO <" << to
         << ">\n";
     if (!r->refusal.empty()) out << "parse: refused (" << r->refusal << ")\n";

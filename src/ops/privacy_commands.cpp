@@ -16,11 +16,11 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* export_usage =
-    "usage: referentctl export --citizen ADDRESS DIR\n"
+    "usage: referentctl export --citizen ADDRESS DIR [--json]\n"
     "  write everything held about the citizen: DIR/citizen.json and each kept message as\n"
     "  DIR/<case>/<n>-<in|out>-<kind>.eml; DIR must not exist or be empty\n";
 constexpr const char* purge_usage =
-    "usage: referentctl purge [--dry-run]\n"
+    "usage: referentctl purge [--dry-run] [--json]\n"
     "  per service, cases closed more than retention_days ago lose their messages' bytes and\n"
     "  subjects; their citizens get a pseudonym; case numbers and the event log stay\n";
 
@@ -35,7 +35,7 @@ bool write_file(const fs::path& p, const std::string& bytes) {
 
 int export_command(const std::string& config_path, const std::vector<std::string>& args,
                    std::ostream& out, std::ostream& err) {
-    Args a = Args::parse(args, {}, {"--citizen"});
+    Args a = Args::parse(args, {"--json"}, {"--citizen"});
     if (a.has("--help")) return out << export_usage, 0;
     if (!a.error.empty() || a.positional.size() != 1 || !a.option("--citizen")) {
         err << "referentctl: export: " << (a.error.empty() ? "want --citizen ADDRESS DIR" : a.error)
@@ -58,6 +58,9 @@ int export_command(const std::string& config_path, const std::vector<std::string
     auto listed = s->store->list_cases(f);
     if (!listed) return store_error(listed.error(), "export", err);
     if (listed->empty()) {
+        if (a.has("--json"))
+            return out << JsonObject().text("citizen", *f.citizen).number("cases", 0).str() << '\n',
+                   0;
         out << *f.citizen << ": no case\n";
         return 0;
     }
@@ -124,6 +127,15 @@ int export_command(const std::string& config_path, const std::vector<std::string
         err << "referentctl: export: cannot write " << (dir / "citizen.json").string() << '\n';
         return 1;
     }
+    if (a.has("--json"))
+        return out << JsonObject()
+                          .text("citizen", who.address)
+                          .number("cases", static_cast<std::int64_t>(listed->size()))
+                          .number("messages", static_cast<std::int64_t>(files))
+                          .text("dir", dir.string())
+                          .str()
+                   << '\n',
+               0;
     out << who.address << ": " << listed->size() << " cases, " << files << " messages in "
         << dir.string() << '\n';
     return 0;
@@ -131,7 +143,7 @@ int export_command(const std::string& config_path, const std::vector<std::string
 
 int purge_command(const std::string& config_path, const std::vector<std::string>& args,
                   std::ostream& out, std::ostream& err) {
-    Args a = Args::parse(args, {"--dry-run"}, {});
+    Args a = Args::parse(args, {"--dry-run", "--json"}, {});
     if (a.has("--help")) return out << purge_usage, 0;
     if (!a.error.empty() || !a.positional.empty()) {
         err << "referentctl: purge: " << (a.error.empty() ? "no argument here" : a.error) << '\n'
@@ -144,6 +156,15 @@ int purge_command(const std::string& config_path, const std::vector<std::string>
     const bool dry = a.has("--dry-run");
     auto r = s->store->purge(dry);
     if (!r) return store_error(r.error(), "purge", err);
+    if (a.has("--json"))
+        return out << JsonObject()
+                          .boolean("dry_run", dry)
+                          .number("cases", static_cast<std::int64_t>(r->cases))
+                          .number("messages", static_cast<std::int64_t>(r->messages))
+                          .number("citizens", static_cast<std::int64_t>(r->citizens))
+                          .str()
+                   << '\n',
+               0;
     out << (dry ? "would purge: " : "purged: ") << r->cases << " cases, " << r->messages
         << " messages, " << r->citizens << " citizens pseudonymised\n";
     return 0;

@@ -18,13 +18,13 @@ namespace {
 constexpr const char* queue_usage =
     "usage: referentctl queue [--json]\n  the outbound items waiting for the relay\n";
 constexpr const char* retry_usage =
-    "usage: referentctl retry ID... | --all\n"
+    "usage: referentctl retry ID... | --all [--json]\n"
     "  try deferred items now (after a relay outage was fixed, say)\n";
 constexpr const char* spool_usage =
     "usage: referentctl spool [--json]\n"
     "  messages received and not yet processed (incoming/), and quarantined (corrupt/)\n";
 constexpr const char* requeue_usage =
-    "usage: referentctl requeue ID\n"
+    "usage: referentctl requeue ID [--json]\n"
     "  put a quarantined message back for processing, once what was wrong is fixed\n";
 
 // The spool the configuration names (only the YAML is needed).
@@ -101,7 +101,7 @@ int queue_command(const std::string& config_path, const std::vector<std::string>
 
 int retry_command(const std::string& config_path, const std::vector<std::string>& args,
                   std::ostream& out, std::ostream& err) {
-    Args a = Args::parse(args, {"--all"}, {});
+    Args a = Args::parse(args, {"--all", "--json"}, {});
     if (a.has("--help")) return out << retry_usage, 0;
     if (!a.error.empty() || a.positional.empty() == !a.has("--all"))
         return usage_error(retry_usage, "retry: want ID... or --all", err);
@@ -132,6 +132,10 @@ int retry_command(const std::string& config_path, const std::vector<std::string>
             err << "referentctl: retry: " << st.error().message << '\n';
             return 1;
         }
+    if (a.has("--json"))
+        return out << JsonObject().number("due_now", static_cast<std::int64_t>(moved)).str()
+                   << '\n',
+               0;
     out << moved << " deferred item(s) due now\n";
     return 0;
 }
@@ -191,7 +195,7 @@ int spool_command(const std::string& config_path, const std::vector<std::string>
 
 int requeue_command(const std::string& config_path, const std::vector<std::string>& args,
                     std::ostream& out, std::ostream& err) {
-    Args a = Args::parse(args, {}, {});
+    Args a = Args::parse(args, {"--json"}, {});
     if (a.has("--help")) return out << requeue_usage, 0;
     if (!a.error.empty() || a.positional.size() != 1)
         return usage_error(requeue_usage, "requeue: want one ID", err);
@@ -202,6 +206,10 @@ int requeue_command(const std::string& config_path, const std::vector<std::strin
         err << "referentctl: requeue: " << st.error().message << '\n';
         return st.error().is_temporary() ? 1 : 2;
     }
+    if (a.has("--json"))
+        return out << JsonObject().text("id", a.positional[0]).text("where", "incoming").str()
+                   << '\n',
+               0;
     out << a.positional[0] << ": back in incoming/\n";
     return 0;
 }

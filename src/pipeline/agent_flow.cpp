@@ -81,10 +81,18 @@ std::string sentence(const config::Config& c, std::string_view fr, std::string_v
 
 }  // namespace
 
-util::Status Flow::refuse_agent(std::optional<std::int64_t> case_id, const std::string& why,
-                                const config::Agent* notify, const std::string& text,
-                                const std::string& referent) {
-    util::log_info("pipeline", util::cat(in_.spool_id, ": agent reply refused: ", why));
+util::Status Flow::refuse_agent(std::optional<std::int64_t> case_id, std::string_view code,
+                                const std::string& why, const config::Agent* notify,
+                                const std::string& text, const std::string& referent) {
+    util::log_info("pipeline",
+                   util::cat(in_.spool_id, ": agent reply refused: reason=", code, " ", why));
+    if (d_.metrics)
+        d_.metrics
+            ->counter("referent_agent_replies_refused_total",
+                      "Messages on the internal listener that did not go to the citizen, by "
+                      "reason.",
+                      {{"reason", std::string(code)}})
+            .inc();
     if (auto st = d_.store->record_event(case_id, "refused", util::cat(in_.spool_id, ": ", why));
         !st)
         return st;
@@ -127,15 +135,17 @@ util::Status Flow::agent() {
         if (auto sub = subaddress(rcpt))
             if (auto t = d_.keys->verify(*sub); t && t->purpose == cases::TokenPurpose::agent_reply)
                 claims = t;
-    if (!claims) return refuse_agent(std::nullopt, "no agent reply token among the recipients");
+    if (!claims)
+        return refuse_agent(std::nullopt, "no_token", "no agent reply token among the recipients");
     const std::int64_t case_id = claims->case_id;
     const mail::MailClass cls = in_.cls.mail_class;
     if (cls != mail::MailClass::human)
-        return refuse_agent(case_id, util::cat(mail::to_string(cls), " (", in_.cls.reason,
-                                               "): never sent to the citizen"));
+        return refuse_agent(
+            case_id, "automatic",
+            util::cat(mail::to_string(cls), " (", in_.cls.reason, "): never sent to the citizen"));
     if (!in_.message)
         return refuse_agent(
-            case_id, util::cat("unreadable reply: ", in_.refusal),
+            case_id, "unreadable", util::cat("unreadable reply: ", in_.refusal),
             agent_by_address(c, in_.envelope.mail_from),
             sentence(c, "le message n’a pas pu être lu.", "the message could not be read."));
     // The notice of a refusal goes to the configured agent the envelope names (where a bounce
@@ -143,27 +153,29 @@ util::Status Flow::agent() {
     const config::Agent* envelope_agent = agent_by_address(c, in_.envelope.mail_from);
     auto from = in_.message->from();
     if (!from || in_.message->header_count("From") != 1)
-        return refuse_agent(case_id, "From is not exactly one mailbox", envelope_agent,
+        return refuse_agent(case_id, "bad_from", "From is not exactly one mailbox", envelope_agent,
                             sentence(c, "l’en-tête From doit contenir une seule adresse, la vôtre.",
                                      "the From header must hold exactly one address, yours."));
     const config::Agent* agent = agent_by_address(c, from->address);
     if (!agent)
-        return refuse_agent(case_id, "From is not a configured agent", envelope_agent,
+        return refuse_agent(case_id, "not_an_agent", "From is not a configured agent",
+                            envelope_agent,
                             sentence(c, "l’adresse d’expédition n’est pas celle d’un agent.",
                                      "the sending address is not an agent's."));
     if (envelope_agent != agent)
-        return refuse_agent(case_id, "envelope sender is not the agent of From", envelope_agent,
+        return refuse_agent(case_id, "envelope_mismatch",
+                            "envelope sender is not the agent of From", envelope_agent,
                             sentence(c, "l’adresse d’enveloppe ne correspond pas à l’expéditeur.",
                                      "the envelope address does not match the sender."));
     auto party = d_.store->agent_party(agent->id);
     if (!party) return party.error();
     if (*party != claims->party)
-        return refuse_agent(case_id, util::cat("token was given to another agent, not ", agent->id),
-                            agent,
+        return refuse_agent(case_id, "another_agents_token",
+                            util::cat("token was given to another agent, not ", agent->id), agent,
                             sentence(c, "vous avez répondu à un message adressé à un autre agent.",
                                      "you answered a message addressed to another agent."));
     if (auto problem = authentication_problem(c, *in_.message, from->domain()))
-        return refuse_agent(case_id, *problem, agent,
+        return refuse_agent(case_id, "not_authenticated", *problem, agent,
                             sentence(c, "le message n’a pas pu être authentifié (DKIM ou DMARC).",
                                      "the message could not be authenticated (DKIM or DMARC)."));
     auto check = d_.store->check_agent(case_id, agent->id);
@@ -172,7 +184,7 @@ util::Status Flow::agent() {
         check->verdict != cases::AgentVerdict::delegate) {
         const bool former = check->verdict == cases::AgentVerdict::former_referent;
         return refuse_agent(
-            case_id,
+            case_id, former ? "former_referent" : "not_on_case",
             util::cat(agent->id, " is ", cases::to_string(check->verdict), "; referent is ",
                       check->current.empty() ? "none" : check->current),
             agent,
@@ -205,7 +217,8 @@ util::Status Flow::agent() {
     r.context = context_for(c, kase, agent, *reply_address, 0, in_.message->subject());
     auto out = mail::rewrite(*in_.message, r);
     if (!out)
-        return refuse_agent(case_id, util::cat("rewrite refused: ", out.refusal().reason), agent,
+        return refuse_agent(case_id, "rewrite_refused",
+                            util::cat("rewrite refused: ", out.refusal().reason), agent,
                             sentence(c,
                                      "votre réponse est vide ou illisible une fois retirés le "
                                      "texte cité et les notes internes.",

@@ -75,8 +75,11 @@ private:
     // Records why an agent's message did not go to the citizen; when `notify` names the
     // configured agent who sent it (and the message is no automatic one), that agent gets one
     // reply_refused notice with `sentence` (organisation language) and `referent`.
-    util::Status refuse_agent(std::optional<std::int64_t> case_id, const std::string& why,
-                              const config::Agent* notify = nullptr,
+    // `code`: the short reason (metrics label): no_token, automatic, unreadable, bad_from,
+    // not_an_agent, envelope_mismatch, another_agents_token, not_authenticated,
+    // former_referent, not_on_case, rewrite_refused.
+    util::Status refuse_agent(std::optional<std::int64_t> case_id, std::string_view code,
+                              const std::string& why, const config::Agent* notify = nullptr,
                               const std::string& sentence = "", const std::string& referent = "");
     std::string new_id(std::string_view what) const;  // deterministic Message-ID
 

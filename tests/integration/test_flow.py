@@ -16,6 +16,7 @@ import re
 import sys
 import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -39,7 +40,7 @@ def message(headers, body):
 
 class FlowTests(DaemonTestCase):
     # Paul is an agent of the organisation but not of this service: a colleague not on the case.
-    daemon_kwargs = {"processor_workers": 1, "limits": {"idle_timeout": "30s"},
+    daemon_kwargs = {"processor_workers": 1, "limits": {"idle_timeout": "30s"}, "metrics": True,
                      "agents": [("helene", "Hélène Lefèvre", "helene@services." + CITIZEN_DOMAIN),
                                 ("paul", "Paul Colin", COLLEAGUE)],
                      "service_agents": ["helene"]}
@@ -180,6 +181,13 @@ class FlowTests(DaemonTestCase):
         self.assertEqual(self.outbox("mallory@evil.example"), [])
         self.assertEqual(len(self.outbox(AGENT)), 1, "only the forward")
         self.assertEqual(len(self.outbox("jean@example.org")), 1, "only the acknowledgement")
+        # Each refusal is counted by its reason.
+        url = "http://127.0.0.1:%d/metrics" % self.daemon.metrics_port()
+        with urllib.request.urlopen(url, timeout=10) as r:
+            text = r.read().decode()
+        for reason in ("not_an_agent", "envelope_mismatch", "automatic", "another_agents_token"):
+            self.assertRegex(text, r'referent_agent_replies_refused_total\{reason="%s"\} [1-9]'
+                             % reason)
 
     def test_6_citizen_vacation_reply_is_only_recorded(self):
         citizen = "vacances@example.org"

@@ -218,10 +218,38 @@ class Commands(ReferentctlTests):
         text = self.ok("stats", "--since", "2020-01-01")
         self.assertTrue(text.startswith("since 2020-01-01\nSERVICE "), text)
 
+    def test_every_command_speaks_json(self):
+        number = self.case_of("json@example.org", "Json", "js1@example.org")
+        self.assertEqual(json.loads(self.ok("close", number, "--json"))["status"], "closed")
+        self.assertEqual(json.loads(self.ok("reopen", number, "--json"))["status"], "open")
+        done = json.loads(self.ok("assign", number, "paul", "--reason", "renfort", "--json"))
+        self.assertEqual((done["referent"], done["previous"], done["queued"]),
+                         ("paul", "helene", 2))
+        self.assertEqual(set(json.loads(self.ok("purge", "--dry-run", "--json"))),
+                         {"dry_run", "cases", "messages", "citizens"})
+        self.assertEqual(json.loads(self.ok("retry", "--all", "--json")), {"due_now": 0})
+        pub = os.path.join(self.daemon.dir, "pub")
+        self.assertEqual(set(json.loads(self.ok("directory", "--out", pub, "--json"))),
+                         {"html", "json"})
+        ex = json.loads(self.ok("export", "--citizen", "json@example.org",
+                                os.path.join(self.daemon.dir, "exp"), "--json"))
+        self.assertEqual(ex["cases"], 1)
+        path = self.write("j.eml", test_flow.crlf(
+            "From: j2@example.org\nTo: %s\nSubject: x\nMessage-ID: <j2@example.org>\n\nx\n"
+            % test_flow.SERVICE))
+        explained = json.loads(self.ok("explain", path, "--json"))
+        self.assertEqual(explained["class"], "human")
+        self.assertEqual(sorted(m["kind"] for m in explained["would_send"]),
+                         ["acknowledgement", "forward"])
+        today = datetime.date.today().isoformat()
+        self.assertEqual(json.loads(self.ok("absence", "add", "paul", "--from", today, "--to",
+                                            today, "--json"))["agent"], "paul")
+        self.assertEqual(json.loads(self.ok("absence", "end", "paul", "--json"))["ended"], 1)
+
     def test_usage_and_refusals_exit_2_and_help_exits_0(self):
         for cmd in (["cases"], ["show"], ["close"], ["reopen"], ["absence"], ["export"],
                     ["purge"], ["directory"], ["explain"], ["stats"], ["queue"], ["retry"],
-                    ["spool"], ["requeue"]):
+                    ["spool"], ["requeue"], ["assign"]):
             p = ctl(self.daemon, *cmd, "--help")
             self.assertEqual(p.returncode, 0, cmd)
             self.assertTrue(p.stdout.startswith("usage: referentctl " + cmd[0]), p.stdout)
