@@ -49,6 +49,7 @@ gateway:
   processor_batch: $2
   limits: { max_connections_per_ip: 200, min_free_space: 0, max_notices_per_day: 1000 }
 store: { sqlite: $1/referent.db }
+ops: { metrics_listen: "" }   # several benches may run on one machine
 relay: { url: "smtp://127.0.0.1:$sink_port", starttls: never, workers: 4 }
 organisation: { name: Bench, citizen_domain: mairie-exemple.fr, agent_domain: referent.mairie-exemple.fr, templates: $PWD/templates }
 services:

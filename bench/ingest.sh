@@ -37,6 +37,7 @@ gateway:
   processor_workers: 0   # the receive path alone: every message stays in incoming/ to count
   limits: { max_connections_per_ip: 200, min_free_space: 0 }
 store: { sqlite: $1/referent.db }
+ops: { metrics_listen: "" }   # several benches may run on one machine
 relay: { maildir: $1/outbox }
 organisation: { name: Bench, citizen_domain: mairie-exemple.fr, agent_domain: referent.mairie-exemple.fr, templates: $PWD/templates }
 services:
