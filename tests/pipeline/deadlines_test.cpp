@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "cases/sql_case_store.hpp"
+#include "gateway_config.hpp"
 #include "mail/message.hpp"
 #include "spool/temp_dir.hpp"
 
@@ -21,28 +22,12 @@ system_clock::time_point paris(int y, unsigned m, unsigned d) {
     return sys_days{year{y} / month{m} / day{d}} + hours{8};
 }
 
+// The shared gateway, with the French calendar, a response time and a manager.
 std::shared_ptr<config::Config> deadline_config(std::uint32_t response_days) {
-    auto c = std::make_shared<config::Config>();
-    c->gateway.hostname = "gw.mairie.example.fr";
-    c->organisation.name = "Mairie de Villeneuve-Exemple";
-    c->organisation.citizen_domain = "mairie.example.fr";
-    c->organisation.agent_domain = "reponse.mairie.example.fr";
-    c->organisation.templates = REFERENT_SOURCE_DIR "/templates";
+    auto c = test::gateway_config();
     c->organisation.holidays = "fr";
-    config::Service s;
-    s.id = "etat-civil";
-    s.name = "État civil";
-    s.address = "etat-civil@mairie.example.fr";
-    s.case_prefix = "EC";
-    s.agents = {"helene"};
-    s.response_days = response_days;
-    s.manager = "chef@mairie.example.fr";
-    c->services = {s};
-    config::Agent a;
-    a.id = "helene";
-    a.name = "Hélène Lefèvre";
-    a.email = "helene@agents.example.fr";
-    c->agents = {a};
+    c->services[0].response_days = response_days;
+    c->services[0].manager = "chef@mairie.example.fr";
     return c;
 }
 

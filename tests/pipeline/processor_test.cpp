@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "cases/sql_case_store.hpp"
+#include "gateway_config.hpp"
 #include "mail/message.hpp"
 #include "spool/temp_dir.hpp"
 
@@ -19,27 +20,7 @@ namespace {
 using std::chrono::seconds;
 const std::chrono::system_clock::time_point t0{seconds(1'790'000'000)};  // 22 Sep 2026
 
-std::shared_ptr<config::Config> gateway_config() {
-    auto c = std::make_shared<config::Config>();
-    c->gateway.hostname = "gw.mairie.example.fr";
-    c->organisation.name = "Mairie de Villeneuve-Exemple";
-    c->organisation.citizen_domain = "mairie.example.fr";
-    c->organisation.agent_domain = "reponse.mairie.example.fr";
-    c->organisation.templates = REFERENT_SOURCE_DIR "/templates";
-    config::Service s;
-    s.id = "etat-civil";
-    s.name = "État civil";
-    s.address = "etat-civil@mairie.example.fr";
-    s.case_prefix = "EC";
-    s.agents = {"helene"};
-    c->services = {s};
-    config::Agent a;
-    a.id = "helene";
-    a.name = "Hélène Lefèvre";
-    a.email = "helene@agents.example.fr";
-    c->agents = {a};
-    return c;
-}
+using test::gateway_config;
 
 class ProcessorTest : public ::testing::Test {
 protected:
