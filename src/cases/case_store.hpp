@@ -77,6 +77,10 @@ struct OutboundRequest {
 struct OutboundOutcome {
     bool replay = false;
     std::int64_t message = 0;
+    // The recorded message's Message-ID: on a replay, the first record's. Gateways make their
+    // Message-IDs from the key and their own hostname, so another one means another gateway
+    // recorded this key (a deadline notice both saw due) and makes its item itself.
+    std::string message_id;
     std::vector<std::int64_t> deliveries;  // in the order of the recipients
     std::vector<DeliveryState> states;     // of each delivery (a replay may find them done)
 };
@@ -109,7 +113,9 @@ class CaseStore {
 public:
     virtual ~CaseStore() = default;
 
-    // Threads (or opens and assigns) and records an inbound message.
+    // Threads (or opens and assigns) and records an inbound message. Two messages of one
+    // sender are decided one after the other, even on two gateways sharing the database, so
+    // a follow-up joins its first message's case whichever of the two is recorded first.
     virtual util::Result<InboundOutcome> record_inbound(const InboundRequest& r) = 0;
     // The threading decision for these keys, changing nothing (referentctl explain, benchmarks).
     virtual util::Result<ThreadDecision> find_thread(const ThreadKeys& keys) = 0;

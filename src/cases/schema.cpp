@@ -134,6 +134,20 @@ INSERT INTO notice_log (recipient_key, at)
         {3, R"(
 CREATE INDEX cases_open_due ON cases (status, due_on);
 )"},
+        // Several gateways on one database. An inbound record first takes its sender's lock
+        // row (a hash slot, no address kept), so two messages of one citizen are decided one
+        // after the other whichever gateways hold them; and the Message-IDs an inbound
+        // message names are kept, so a first message processed after its own follow-up
+        // finds the case the follow-up opened.
+        {4, R"(
+CREATE TABLE sender_locks (slot BIGINT PRIMARY KEY, taken BIGINT NOT NULL DEFAULT 0);
+CREATE TABLE message_references (
+  message_id BIGINT NOT NULL REFERENCES messages (id),
+  reference TEXT NOT NULL
+);
+CREATE INDEX message_references_reference ON message_references (reference);
+CREATE INDEX message_references_message ON message_references (message_id);
+)"},
     };
     return all;
 }
@@ -158,6 +172,12 @@ util::Status apply_missing(sql::Db& db, Instant now) {
         // One gateway migrates; the others wait here, then find nothing left to do.
         if (auto r = db.query("SELECT pg_advisory_xact_lock(7262070)", {}); !r) return r.error();
     }
+    // Under the lock: two gateways starting at once on an empty database would otherwise both
+    // create the table, and PostgreSQL fails one of them (a unique violation in its catalog).
+    if (util::Status s = db.script("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                   "version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)");
+        !s.ok())
+        return s;
     util::Result<std::int64_t> current = schema_version(db);
     if (!current) return current.error();
     if (*current > latest_schema_version())
@@ -192,10 +212,6 @@ util::Result<std::int64_t> schema_version(sql::Db& db) {
 }
 
 util::Status migrate(sql::Db& db, Instant now) {
-    if (util::Status s = db.script("CREATE TABLE IF NOT EXISTS schema_migrations ("
-                                   "version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)");
-        !s.ok())
-        return s;
     if (util::Status s = db.begin(); !s.ok()) return s;
     util::Status s = apply_missing(db, now);
     if (!s.ok()) {

@@ -2,6 +2,7 @@
 // checks. The administrative use cases are in sql_case_store_admin.cpp.
 #include "cases/sql_case_store.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "cases/schema.hpp"
@@ -80,7 +81,10 @@ std::vector<ThreadCandidate> candidates(SqlCaseStore::Tx& tx, std::string_view f
     return out;
 }
 
-ThreadFacts thread_facts(SqlCaseStore::Tx& tx, const ThreadKeys& keys, std::size_t max_keys) {
+// `message_id`: the message's own Message-ID ("" for none), which a follow-up recorded before
+// it may name.
+ThreadFacts thread_facts(SqlCaseStore::Tx& tx, const ThreadKeys& keys, std::size_t max_keys,
+                         const std::string& message_id = "") {
     ThreadFacts f;
     if (keys.token_case) {
         std::vector<ThreadCandidate> c =
@@ -98,7 +102,30 @@ ThreadFacts thread_facts(SqlCaseStore::Tx& tx, const ThreadKeys& keys, std::size
                                 bounded(keys.references));
     f.by_tag = candidates(tx, "FROM cases c JOIN citizens z ON z.id = c.citizen_id WHERE c.number",
                           bounded(keys.subject_tags));
+    if (!message_id.empty())
+        f.referenced_by = candidates(tx,
+                                     "FROM message_references x JOIN messages m ON m.id = "
+                                     "x.message_id JOIN cases c ON c.id = m.case_id JOIN citizens "
+                                     "z ON z.id = c.citizen_id WHERE x.reference",
+                                     {message_id});
     return f;
+}
+
+// Two messages of one sender are decided one after the other, on any number of gateways: the
+// second waits here for the first's transaction, then sees its case (or the references it
+// recorded). A hash slot, so the lock table holds no address; two senders sharing a slot only
+// wait for each other. SQLite holds the write lock for the whole transaction anyway.
+void lock_sender(SqlCaseStore::Tx& tx, const std::string& sender) {
+    std::uint64_t h = 14695981039346656037ull;  // FNV-1a of the lower-cased address
+    for (char ch : lower(sender)) {
+        h ^= static_cast<unsigned char>(ch);
+        h *= 1099511628211ull;
+    }
+    constexpr std::uint64_t slots = 65536;
+    tx.q(
+        "INSERT INTO sender_locks (slot) VALUES ($1) ON CONFLICT (slot) DO UPDATE SET taken = "
+        "sender_locks.taken + 1",
+        {static_cast<std::int64_t>(h % slots)});
 }
 
 // One row per address, whoever writes first: an upsert, so two gateways opening cases for the
@@ -147,9 +174,11 @@ AssignmentDecision assign_new(SqlCaseStore::Tx& tx, const config::Service& s,
 Case open_case(SqlCaseStore::Tx& tx, const InboundRequest& r, const ThreadDecision& d) {
     const config::Service& s = tx.service(r.service);
     const std::int64_t citizen = citizen_id(tx, r.keys.sender, r.sender_name);
+    // The number first: its row lock orders the service's new cases across gateways, so the
+    // assignment below reads the loads and the round-robin state the previous one left.
+    const std::string number = next_number(tx, s);
     const AssignmentDecision a = assign_new(tx, s, citizen);
     const std::string referent = a.agent.value_or("");
-    const std::string number = next_number(tx, s);
     sql::Value predecessor = d.predecessor ? sql::Value{*d.predecessor} : sql::Value{sql::Null{}};
     const std::int64_t id = tx.insert(
         "INSERT INTO cases (number, service, citizen_id, referent, status, opened_at, due_on, "
@@ -205,6 +234,22 @@ void case_context(SqlCaseStore::Tx& tx, InboundOutcome& o) {
         o.earlier_forwards.push_back(sql::as_text(r[0]));
 }
 
+// The Message-IDs an inbound message names (as many as threading reads), for the message
+// recorded after it that they name.
+void record_references(SqlCaseStore::Tx& tx, std::int64_t message, const InboundRequest& r,
+                       std::size_t max_keys) {
+    std::vector<std::string> done;
+    for (const std::string& ref : r.keys.references) {
+        if (done.size() >= max_keys) break;
+        if (ref.empty() || ref == r.message_id ||
+            std::find(done.begin(), done.end(), ref) != done.end())
+            continue;
+        tx.q("INSERT INTO message_references (message_id, reference) VALUES ($1, $2)",
+             {message, ref});
+        done.push_back(ref);
+    }
+}
+
 std::optional<InboundOutcome> replayed(SqlCaseStore::Tx& tx, const InboundRequest& r) {
     auto row = tx.one(
         "SELECT id, case_id, decision, message_id, sender FROM messages WHERE "
@@ -224,6 +269,25 @@ std::optional<InboundOutcome> replayed(SqlCaseStore::Tx& tx, const InboundReques
         std::vector<AbsencePeriod> all = tx.all_absences();
         if (o.case_) o.absence = absence_on(all, o.case_->referent, tx.today);
         if (o.case_) case_context(tx, o);
+    }
+    return o;
+}
+
+std::optional<OutboundOutcome> outbound_replayed(SqlCaseStore::Tx& tx, const std::string& key) {
+    auto row = tx.one(
+        "SELECT id, message_id FROM messages WHERE direction = 'out' AND spool_id = $1", {key});
+    if (!row) return std::nullopt;
+    OutboundOutcome o;
+    o.replay = true;
+    o.message = sql::as_int((*row)[0]);
+    o.message_id = sql::as_text((*row)[1]);
+    for (const sql::Row& d :
+         tx.q("SELECT id, state FROM deliveries WHERE message_id = $1 ORDER BY id", {o.message})) {
+        o.deliveries.push_back(sql::as_int(d[0]));
+        const std::string state = sql::as_text(d[1]);
+        o.states.push_back(state == "delivered" ? DeliveryState::delivered
+                           : state == "failed"  ? DeliveryState::failed
+                                                : DeliveryState::queued);
     }
     return o;
 }
@@ -276,7 +340,13 @@ util::Result<InboundOutcome> SqlCaseStore::record_inbound(const InboundRequest& 
     return transaction<InboundOutcome>([&](Tx& tx) {
         const std::size_t max_keys = tx.config.gateway.limits.max_thread_keys;
         if (std::optional<InboundOutcome> done = replayed(tx, r)) return *done;
-        const ThreadDecision d = decide_thread(r.keys, thread_facts(tx, r.keys, max_keys), tx.now);
+        if (!r.keys.sender.empty()) {
+            lock_sender(tx, r.keys.sender);
+            // The same message may have been recorded while this one waited for the lock.
+            if (std::optional<InboundOutcome> done = replayed(tx, r)) return *done;
+        }
+        const ThreadDecision d =
+            decide_thread(r.keys, thread_facts(tx, r.keys, max_keys, r.message_id), tx.now);
         InboundOutcome o;
         o.rule = d.rule;
         o.flagged = d.flagged;
@@ -301,6 +371,7 @@ util::Result<InboundOutcome> SqlCaseStore::record_inbound(const InboundRequest& 
             "RETURNING id",
             {case_id, r.kind, r.spool_id, r.message_id, r.keys.sender, r.subject, tx.now_s,
              sql::Blob{r.raw}, encode(o)});
+        if (o.case_) record_references(tx, o.message, r, max_keys);
         if (o.case_) case_context(tx, o);
         return o;
     });
@@ -315,29 +386,24 @@ util::Result<ThreadDecision> SqlCaseStore::find_thread(const ThreadKeys& keys) {
 
 util::Result<OutboundOutcome> SqlCaseStore::record_outbound(const OutboundRequest& r) {
     return transaction<OutboundOutcome>([&](Tx& tx) {
-        OutboundOutcome o;
-        if (auto row = tx.one("SELECT id FROM messages WHERE direction = 'out' AND spool_id = $1",
-                              {r.key})) {
-            o.replay = true;
-            o.message = sql::as_int((*row)[0]);
-            for (const sql::Row& d :
-                 tx.q("SELECT id, state FROM deliveries WHERE message_id = $1 ORDER BY id",
-                      {o.message})) {
-                o.deliveries.push_back(sql::as_int(d[0]));
-                const std::string state = sql::as_text(d[1]);
-                o.states.push_back(state == "delivered" ? DeliveryState::delivered
-                                   : state == "failed"  ? DeliveryState::failed
-                                                        : DeliveryState::queued);
-            }
-            return o;
-        }
+        if (std::optional<OutboundOutcome> done = outbound_replayed(tx, r.key)) return *done;
         if (!tx.case_where("WHERE c.id = $1", {r.case_id}))
             fail_permanent("no case with id " + std::to_string(r.case_id));
-        o.message = tx.insert(
+        OutboundOutcome o;
+        o.message_id = r.message_id;
+        // Another gateway may record the same key at the same time (a deadline both saw due):
+        // its row wins, and this call answers as a replay of it.
+        auto row = tx.one(
             "INSERT INTO messages (case_id, direction, kind, spool_id, message_id, sender, "
-            "subject, at, raw) VALUES ($1, 'out', $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            "subject, at, raw) VALUES ($1, 'out', $2, $3, $4, $5, $6, $7, $8) ON CONFLICT "
+            "(direction, spool_id) DO NOTHING RETURNING id",
             {r.case_id, r.kind, r.key, r.message_id, r.sender, r.subject, tx.now_s,
              sql::Blob{r.raw}});
+        if (!row) {
+            if (std::optional<OutboundOutcome> done = outbound_replayed(tx, r.key)) return *done;
+            fail_permanent("outbound key " + r.key + " conflicts but reads back nothing");
+        }
+        o.message = sql::as_int((*row)[0]);
         for (const auto& [kind, detail] : r.events) tx.event(r.case_id, kind, detail);
         const bool automatic = is_automatic(r.kind);
         for (const std::string& to : r.recipients) {

@@ -267,6 +267,10 @@ util::Result<CaseStore::PurgeReport> SqlCaseStore::purge(bool dry_run) {
                            "message_id IN (SELECT id FROM messages WHERE case_id IN ",
                            in, ")"),
                  p);
+            tx.q(util::cat("DELETE FROM message_references WHERE message_id IN (SELECT id "
+                           "FROM messages WHERE case_id IN ",
+                           in, ")"),
+                 p);
             tx.q(util::cat("UPDATE messages SET raw = NULL, subject = '', sender = CASE WHEN "
                            "direction = 'in' THEN '' ELSE sender END WHERE case_id IN ",
                            in),

@@ -86,10 +86,13 @@ ThreadDecision decide_thread(const ThreadKeys& keys, const ThreadFacts& facts, I
     }
     if (const ThreadCandidate* c = citizens_case(facts.by_reference, keys.sender))
         return join(ThreadRule::reference, *c, now, "In-Reply-To/References name " + c->number);
+    if (const ThreadCandidate* c = citizens_case(facts.referenced_by, keys.sender))
+        return join(ThreadRule::reference, *c, now,
+                    "a follow-up in " + c->number + " names this message");
     if (const ThreadCandidate* c = citizens_case(facts.by_tag, keys.sender))
         return join(ThreadRule::subject_tag, *c, now, "subject tag of " + c->number);
     ThreadDecision d;
-    if (!facts.by_reference.empty() || !facts.by_tag.empty())
+    if (!facts.by_reference.empty() || !facts.by_tag.empty() || !facts.referenced_by.empty())
         d.reason = "references or subject tag name another citizen's case: new case";
     else
         d.reason = "no token, reference or tag of a known case: new case";

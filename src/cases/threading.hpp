@@ -8,6 +8,9 @@
 //     be minted so: the MAC covers both; this holds if the store's rows were ever changed);
 //  2. reference: In-Reply-To / References name a Message-ID recorded in a case whose citizen is
 //     the sender;
+//     Or the other way round: an inbound message of a case whose citizen is the sender names
+//     this message's Message-ID — its follow-up got there first (two gateways, each holding
+//     one of them; or a crash that held the first one back);
 //  3. subject_tag: "[EC-2026-000042]" names an existing case whose citizen is the sender;
 //  4. new_case: otherwise. Knowing a case number or a Message-ID never lets a stranger in: a
 //     stranger's message opens a case of their own.
@@ -54,8 +57,9 @@ struct ThreadCandidate {
 // What the store found for the keys.
 struct ThreadFacts {
     std::optional<ThreadCandidate> by_token;
-    std::vector<ThreadCandidate> by_reference;  // cases holding a referenced Message-ID
-    std::vector<ThreadCandidate> by_tag;        // cases whose number is a subject tag
+    std::vector<ThreadCandidate> by_reference;   // cases holding a referenced Message-ID
+    std::vector<ThreadCandidate> referenced_by;  // cases with a message naming this one
+    std::vector<ThreadCandidate> by_tag;         // cases whose number is a subject tag
 };
 
 struct ThreadDecision {

@@ -146,6 +146,32 @@ TEST_P(CaseStoreContract, FollowUpThreadsByReferenceThenByTag) {
     EXPECT_EQ(t.earlier_messages, 2u);
 }
 
+TEST_P(CaseStoreContract, FirstMessageRecordedAfterItsFollowUpJoinsItsCase) {
+    // Two gateways, or a crash that held the first message back: the follow-up came first.
+    InboundRequest follow_up = from("elodie@example.fr", "s2");
+    follow_up.keys.references = {"s1@client.example", "s1@client.example", "s0@client.example"};
+    InboundOutcome f = record(follow_up);
+    EXPECT_TRUE(f.created);
+    InboundOutcome first = record(from("Elodie@example.fr", "s1"));
+    EXPECT_FALSE(first.created);
+    EXPECT_EQ(first.rule, ThreadRule::reference);
+    EXPECT_EQ(first.case_->id, f.case_->id);
+    EXPECT_NE(first.reason.find("names this message"), std::string::npos) << first.reason;
+    // A stranger whose Message-ID the follow-up names joins nothing.
+    InboundRequest stranger = from("mallory@evil.example", "s3");
+    stranger.message_id = "s0@client.example";
+    InboundOutcome m = record(stranger);
+    EXPECT_TRUE(m.created);
+    EXPECT_NE(m.case_->id, f.case_->id);
+    // The purge forgets the references with the messages.
+    ASSERT_TRUE(store_->close(f.case_->number).ok());
+    clock_.advance(days(40 * 365));
+    ASSERT_TRUE(store_->purge(false).ok());
+    auto left = store_->db().query("SELECT COUNT(*) FROM message_references", {});
+    ASSERT_TRUE(left.ok());
+    EXPECT_EQ(sql::as_int(left->front()[0]), 0);
+}
+
 TEST_P(CaseStoreContract, StrangersNeverJoinAnotherCitizensCase) {
     InboundOutcome victim = record(from("elodie@example.fr", "s1"));
     InboundRequest tag = from("mallory@evil.example", "s2");

@@ -72,6 +72,12 @@ std::vector<Row> rows() {
     party_8.token_party = 8;
     ThreadFacts token_old;
     token_old.by_token = closed_case(1, elodie, 45);
+    ThreadFacts named_by_follow_up;  // its follow-up got there first and opened case 5
+    named_by_follow_up.referenced_by = {open_case(5, elodie)};
+    ThreadFacts named_and_tag = named_by_follow_up;
+    named_and_tag.by_tag = {open_case(1, elodie)};
+    ThreadFacts ref_and_named = refs;
+    ref_and_named.referenced_by = {open_case(5, elodie)};
     return {
         {"token of the citizen", from(elodie), token, ThreadRule::token, 1},
         {"token, sender case differs", from("ELODIE@Example.FR"), token, ThreadRule::token, 1},
@@ -96,6 +102,12 @@ std::vector<Row> rows() {
          std::nullopt, false, false, 1},
         {"token of a case closed long ago: successor", from(elodie), token_old,
          ThreadRule::new_case, std::nullopt, false, false, 1},
+        {"named by the citizen's follow-up", from(elodie), named_by_follow_up,
+         ThreadRule::reference, 5},
+        {"named by another citizen's message: a stranger", from(mallory), named_by_follow_up,
+         ThreadRule::new_case, std::nullopt},
+        {"named by a follow-up beats a tag", from(elodie), named_and_tag, ThreadRule::reference, 5},
+        {"own references beat being named", from(elodie), ref_and_named, ThreadRule::reference, 1},
     };
 }
 
