@@ -52,6 +52,9 @@ util::Status Flow::queue(const Out& o) {
     auto rec = d_.store->record_outbound(r);
     if (!rec) return rec.error();
     if (rec->states.front() != cases::DeliveryState::queued) return {};  // a replay: done
+    // Recorded by another gateway sharing the store (both saw the same deadline due): its
+    // item is in its own outgoing/, or it makes it again at its restart. Not twice.
+    if (rec->replay && rec->message_id != o.message_id) return {};
     spool::OutgoingMessage m;
     m.item.id = util::cat(in_.spool_id, "o", std::to_string(next_item_++));
     // A replay whose item still waits in outgoing/ adds nothing; one whose item a crash lost

@@ -2,7 +2,8 @@
 // SQLite store: the reminder goes one working day before the due date (across Easter Monday,
 // Ascension Thursday and 14 July), once; the escalation to the manager the day after the due
 // date, once (a reminder a crash lost before outgoing/ had it is made again); a case already
-// answered gets neither; a reopened case, with its new due date, may be reminded again.
+// answered gets neither; a reopened case, with its new due date, may be reminded again; two
+// gateways sharing the store send each notice once.
 #include "pipeline/deadlines.hpp"
 
 #include <gtest/gtest.h>
@@ -136,6 +137,35 @@ TEST_F(DeadlinesTest, ReminderTheWorkingDayBeforeAcrossEasterMondayThenEscalatio
     auto bytes = spool::Outgoing(*spool_).bytes(woken_.front(), 1 << 20);
     ASSERT_TRUE(bytes.ok());
     EXPECT_NE(bytes->find(c.number), std::string::npos);
+}
+
+TEST_F(DeadlinesTest, TwoGatewaysOnOneStoreSendEachNoticeOnce) {
+    open(3);
+    clock_.set(paris(2026, 4, 1));
+    const cases::Case c = open_case("elodie@example.org", "s1");
+    // A second gateway: its own hostname and spool, the same store; its pass comes second.
+    auto gw2_config = std::make_shared<config::Config>(*config_);
+    gw2_config->gateway.hostname = "gw2." + config_->gateway.hostname;
+    auto s2 = spool::Spool::open(dir_.path() / "spool2", clock_, random_);
+    ASSERT_TRUE(s2.ok());
+    spool::Spool gw2_spool = std::move(s2).value();
+    ProcessorDeps gw2 = deps_;
+    gw2.config = gw2_config;
+    gw2.spool = &gw2_spool;
+    std::vector<std::string> gw2_woken;
+    gw2.on_outgoing = [&gw2_woken](const std::vector<std::string>& ids) {
+        gw2_woken.insert(gw2_woken.end(), ids.begin(), ids.end());
+    };
+    const std::string reminder = "reminder " + c.number + " helene@agents.example.fr";
+    EXPECT_EQ(pass_at(2026, 4, 3), std::vector<std::string>{reminder});
+    auto n = check_deadlines(gw2);
+    ASSERT_TRUE(n.ok()) << n.error().message;
+    EXPECT_EQ(*n, 0u);
+    EXPECT_TRUE(gw2_woken.empty());
+    EXPECT_TRUE(spool::Outgoing(gw2_spool).ids().empty());
+    // The gateway that recorded it still makes again the item a crash lost.
+    ASSERT_TRUE(spool::Outgoing(*spool_).remove(woken_.back()).ok());
+    EXPECT_EQ(pass_at(2026, 4, 3), std::vector<std::string>{reminder});
 }
 
 TEST_F(DeadlinesTest, AscensionAndBastilleDayAreSkipped) {
