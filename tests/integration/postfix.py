@@ -3,15 +3,17 @@
 Contract: `Postfix` owns a temporary directory holding its own config_directory (main.cf,
 master.cf and lookup tables), queue_directory, data_directory and log file (maillog_file, so
 no syslog is needed). Its smtpd listens on a free port of 127.0.0.1 only (`port`); it never
-delivers to the system: no local delivery, no aliases, no DNS routes (default and relay
-transports are `error:`), so mail leaves only by what the caller routes in its tables.
+delivers to the system: no local delivery, no aliases, and default_transport is `error:`, so
+mail leaves only by what the caller routes in its tables (relay_domains the tables miss would go
+by DNS, as in production: route them all).
 
 The caller supplies what makes the instance an MX, a relay or anything else:
   main     main.cf settings, as text (main.cf syntax, continuation lines allowed) or a dict;
            they override the base settings key by key (see base_main()).
   master   master.cf lines added to the base services (a service with the same name and type
            replaces the base one), e.g. "referent unix - - n - 10 smtp" or another inet
-           listener on a port from free_port().
+           listener on a port from free_port(); a "127.0.0.1:<port> inet" service with this
+           instance's `port` replaces its default listener (configure() it after __init__).
   maps     {file name: text}: lookup tables written to the config directory and compiled with
            `postmap hash:` (refer to them as hash:/etc/postfix/NAME, see `replace`).
   smtpd_options  extra "-o name=value" items for the main smtpd listener.
@@ -153,13 +155,12 @@ scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
-NO_ROUTE = "error:5.4.4 no route: this test instance delivers only through transport_maps"
+NO_ROUTE = "error:5.4.4 no route: this test instance delivers only through its transport_maps"
 
 
 def base_main(instance):
     return {
         "compatibility_level": "3.6",
-        "config_directory": instance.config_dir,
         "queue_directory": instance.queue_dir,
         "data_directory": instance.data_dir,
         "meta_directory": "/etc/postfix",  # postfix-files: read only
@@ -177,8 +178,10 @@ def base_main(instance):
         "local_transport": "error:5.1.1 no local delivery in this test instance",
         "alias_maps": "",
         "alias_database": "",
+        # relay_transport stays Postfix's (smtp by DNS), as in production: the caller routes
+        # its relay_domains in transport_maps (recipients it would not route are better
+        # refused with relay_recipient_maps, which an error: relay_transport would preempt).
         "default_transport": NO_ROUTE,
-        "relay_transport": NO_ROUTE,
         "smtpd_relay_restrictions": "permit_mynetworks, reject_unauth_destination",
         "biff": "no",
         "append_dot_mydomain": "no",
@@ -320,8 +323,8 @@ class Postfix:
 
     def master_cf(self):
         extra = {_service_key(e): e for e in self.master}
-        lines = [self.listener()]
-        for entry in parse_master(BASE_MASTER):
+        lines = []
+        for entry in [self.listener()] + parse_master(BASE_MASTER):
             lines.append(extra.pop(_service_key(entry), entry))
         lines.extend(extra.values())
         return "\n".join(lines) + "\n"
