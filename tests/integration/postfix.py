@@ -49,6 +49,9 @@ import tempfile
 import time
 import unittest
 
+__all__ = ["Postfix", "DumpLogsOnFailure", "available", "free_port", "wait_until",
+           "parse_main", "parse_master"]  # not SelfTest: importers do not rerun it
+
 POSTFIX = "/usr/sbin/postfix"
 POSTQUEUE = "/usr/sbin/postqueue"
 POSTMAP = "/usr/sbin/postmap"

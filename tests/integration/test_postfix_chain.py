@@ -222,7 +222,8 @@ class Mailbox:
 
 
 def text_of(msg):
-    return msg.get_body(("plain",)).get_content()
+    body = msg.get_body(("plain",))
+    return body.get_content() if body is not None else ""
 
 
 def rfc822(headers, body):
@@ -468,6 +469,14 @@ class PostfixChainTests(DumpLogsOnFailure):
         self.assertGreater(int(self.relay.postconf("-h", "message_size_limit")), gateway_size)
         c.cmd("MAIL FROM:<big@example.net> SIZE=%d" % (mx_size + 1), 552, "5.3.4")
         c.cmd("MAIL FROM:<big@example.net> SIZE=%d" % mx_size, 250)
+        # All the MX's connections come from one address: both transports together stay under
+        # referentd's max_connections_per_ip.
+        with open(EXAMPLE_CONFIG, encoding="utf-8") as f:
+            per_ip = int(re.search(r"^\s*max_connections_per_ip:\s*(\d+)", f.read(), re.M)
+                         .group(1))
+        total = sum(int(self.mx.postconf("-h", "%s_destination_concurrency_limit" % t))
+                    for t in ("referent", "referentlmtp"))
+        self.assertLess(total, per_ip)
 
     def test_6_readme_quotes_the_snippets(self):
         with open(README, encoding="utf-8") as f:
@@ -480,8 +489,8 @@ class PostfixChainTests(DumpLogsOnFailure):
             for name in sorted(os.listdir(os.path.join(SNIPPETS, sub))):
                 with open(os.path.join(SNIPPETS, sub, name), encoding="utf-8") as f:
                     text = f.read()
-                self.assertIn(text, section, "README does not quote config/postfix/%s/%s "
-                              "as it is" % (sub, name))
+                self.assertTrue(text in section, "README's 'Deploy behind Postfix' does not "
+                                "quote config/postfix/%s/%s as it is" % (sub, name))
 
 
 if __name__ == "__main__":
