@@ -365,6 +365,7 @@ class PostfixChainTests(DumpLogsOnFailure):
         self.assertNotIn("#interne", text)
         self.assertNotIn(AGENT.encode(), rep_raw)
         self.assertNotIn(REPLY_DOMAIN.encode(), rep_raw)
+        self.assertNotIn(b"agents.example", rep_raw)  # the internal Message-ID
 
         # The citizen answers that answer: the same case, threaded on the referent's side.
         self.citizen_writes(CITIZEN, citizen_address, [
