@@ -78,6 +78,13 @@ class Dovecot:
     def __init__(self, users):
         self.dir = tempfile.mkdtemp(prefix="dovecot-chain-")
         os.chmod(self.dir, 0o755)  # dovecot's unprivileged processes traverse it
+        # Removes the directory once this process is gone, however it ends (dovecot itself
+        # gets SIGKILL then, through setpriv's parent-death signal).
+        self.guard = subprocess.Popen(
+            [sys.executable, "-c", "import shutil, sys, time; sys.stdin.buffer.read(); "
+             "time.sleep(1); shutil.rmtree(sys.argv[1], ignore_errors=True)", self.dir],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
         self.lmtp_port, self.imap_port = free_port(), free_port()
         self.log_path = os.path.join(self.dir, "dovecot.log")
         self.config_path = os.path.join(self.dir, "dovecot.conf")
@@ -175,9 +182,12 @@ service lmtp {{
                 self.proc.kill()
                 self.proc.wait(10)
         if os.environ.get("REFERENT_IT_KEEP"):
+            self.guard.kill()
             sys.stderr.write("kept dovecot in %s\n" % self.dir)
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
+            self.guard.stdin.close()
+        self.guard.wait(30)
 
 
 class Mailbox:
