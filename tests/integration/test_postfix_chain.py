@@ -465,10 +465,9 @@ class PostfixChainTests(DumpLogsOnFailure):
         self.assertNotIn("from=<ceo@", self.mx.log_text())
         self.assertEqual([m for m in agent.messages() if "smuggled" in str(m["Subject"])], [])
 
-    def test_5_size_limit_and_smtputf8_match_referentd(self):
+    def test_5_size_limit_matches_referentd(self):
         c = self.outsider()
         ehlo = c.ehlo().lines
-        self.assertIn("SMTPUTF8", ehlo)
         mx_size = int(next(l.split()[1] for l in ehlo if l.startswith("SIZE ")))
         with self.daemon.client() as g:
             gateway_size = int(next(l.split()[1] for l in g.ehlo().lines
@@ -488,6 +487,20 @@ class PostfixChainTests(DumpLogsOnFailure):
         total = sum(int(self.mx.postconf("-h", "%s_destination_concurrency_limit" % t))
                     for t in ("referent", "referentlmtp"))
         self.assertLess(total, per_ip)
+
+    def test_5_smtputf8_address_reaches_referentd(self):
+        c = self.outsider()
+        self.assertIn("SMTPUTF8", c.ehlo().lines)
+        c.cmd("MAIL FROM:<élodie@example.net> SMTPUTF8", 250)
+        c.rcpt(SERVICE)
+        c.data()
+        c.send("From: Élodie <élodie@example.net>\r\nTo: %s\r\nSubject: Café\r\n"
+               "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+               "Bonjour\r\n.\r\n" % SERVICE)
+        queue_id = re.search(r"queued as (\w+)", c.recv_reply().text).group(1)
+        sent = wait_until(lambda: [d for d in self.mx.deliveries("sent")
+                                   if d["queue_id"] == queue_id], TIMEOUT, "the delivery")
+        self.assertTrue(sent[0]["relay"].endswith(":%d" % self.daemon.port("public")), sent)
 
     def test_6_readme_quotes_the_snippets(self):
         with open(README, encoding="utf-8") as f:
