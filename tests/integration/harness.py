@@ -152,7 +152,8 @@ class Daemon:
 
     def __init__(self, limits=None, tls=False, wrapper=None, start=True, name="it",
                  listen=None, processor_workers=0, relay=None, agents=None,
-                 service_agents=None, trusted_authserv_ids=(), metrics=False):
+                 service_agents=None, trusted_authserv_ids=(), metrics=False,
+                 agent_domain=AGENT_DOMAIN):
         self.dir = tempfile.mkdtemp(prefix="referent-%s-" % name)
         self.spool = os.path.join(self.dir, "spool")
         self.config_path = os.path.join(self.dir, "referent.yaml")
@@ -172,6 +173,7 @@ class Daemon:
         self.agents = agents or [("helene", "Hélène Lefèvre", "helene@services." + CITIZEN_DOMAIN)]
         self.service_agents = service_agents or [a[0] for a in self.agents]
         self.trusted = list(trusted_authserv_ids)
+        self.agent_domain = agent_domain  # the agents' reply addresses
         self.metrics = metrics  # serve /metrics on a free loopback port (metrics_port())
         self.proc = None
         self._expected_exit = False
@@ -217,7 +219,7 @@ class Daemon:
             "agents:\n%(agents)s"
             "ops: { metrics_listen: \"%(metrics)s\" }\n"
         ) % {"metrics": "127.0.0.1:0" if self.metrics else "","host": HOSTNAME, "listen": listen, "tls": tls, "dir": self.dir,
-             "spool": self.spool, "lim": lim, "cd": CITIZEN_DOMAIN, "ad": AGENT_DOMAIN,
+             "spool": self.spool, "lim": lim, "cd": CITIZEN_DOMAIN, "ad": self.agent_domain,
              "svc": SERVICE, "tpl": os.path.join(REPO, "templates"), "secret": self.secret_path,
              "workers": self.processor_workers, "relay": self.relay,
              "trusted": ("  trusted_authserv_ids: [%s]\n" % ", ".join(self.trusted)
