@@ -11,8 +11,11 @@ What must hold whichever gateway a message lands on:
 - kill -9 of one gateway leaves the other accepting and processing, and the killed one's
   spool drains after its restart; every message acknowledged with 250 is forwarded.
 
-The MX in front is played by the test itself: each message goes to one gateway, the other
-when the first refuses the connection (what an MX with two routes does).
+The MX in front is played first by the test itself (each message to one gateway, the other
+when the first refuses the connection: the races and the kill are then exact), then by a real
+Postfix (postfix.py) spreading the load with transport_maps randmap:{...}: follow-ups land on
+either gateway, and kill -9 of one under the MX's deliveries leaves the MX deferring and
+delivering to the other, nothing lost.
 
 Without REFERENT_TEST_PG the test skips, loudly.
 """
@@ -31,6 +34,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import CITIZEN_DOMAIN, HOSTNAME, SERVICE, Daemon, queued_id, wait_until  # noqa: E402
 from smtp_sink import SmtpSink  # noqa: E402
+import postfix  # noqa: E402
+from postfix import Postfix, free_port  # noqa: E402
 
 AGENTS = [("helene", "Hélène Lefèvre", "helene@services." + CITIZEN_DOMAIN,
            "max_open_cases: 100000"),
@@ -86,7 +91,11 @@ def skip_loudly(why):
     raise unittest.SkipTest(why)
 
 
-class TwoGatewaysTests(unittest.TestCase):
+class TwoGateways(unittest.TestCase):
+    """Two gateways on a private schema, relaying to one sink; the checks both classes use."""
+
+    listen_ports = (0, 0)  # public listeners' ports (0: any free one, new at each start)
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -98,7 +107,7 @@ class TwoGatewaysTests(unittest.TestCase):
         cls.asan = built_with_asan(harness.referentd_path())
         cls.load = 12 if cls.asan else 30  # new citizens per load phase
         # A private schema: other tests on the same server never see these rows.
-        cls.schema = "twogw_%d" % os.getpid()
+        cls.schema = "twogw_%d_%s" % (os.getpid(), cls.__name__.lower())
         cls.admin = pg
         cls.psql_admin("DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s"
                        % (cls.schema, cls.schema))
@@ -115,7 +124,9 @@ class TwoGatewaysTests(unittest.TestCase):
         relay = "{ url: %s, starttls: never, retry: [1s], workers: 2 }" % cls.sink.url()
         cls.gateways = [Gateway("gw%d.test.example" % i, cls.conninfo, secret, name="gw%d" % i,
                                 start=False, processor_workers=2, relay=relay,
-                                limits={"idle_timeout": "30s"}, agents=AGENTS)
+                                limits={"idle_timeout": "30s"}, agents=AGENTS,
+                                listen=[("127.0.0.1", cls.listen_ports[i - 1], "smtp", "public"),
+                                        ("127.0.0.1", 0, "lmtp", "internal")])
                         for i in (1, 2)]
         for g in cls.gateways:
             cls.addClassCleanup(g.close)
@@ -204,6 +215,17 @@ class TwoGatewaysTests(unittest.TestCase):
         for g in self.gateways:
             g.assert_alive()
         super().tearDown()
+
+    def assert_numbers_gapless(self):
+        numbers = [r[0] for r in self.sql("SELECT number FROM cases ORDER BY number")]
+        self.assertTrue(numbers)
+        year = numbers[0][3:7]
+        want = ["EC-%s-%06d" % (year, i) for i in range(1, len(numbers) + 1)]
+        self.assertEqual(numbers, want, "case numbers are not unique and gapless")
+
+
+class TwoGatewaysTests(TwoGateways):
+    """The MX played by the test: each message to one gateway, the other if refused."""
 
     # -- the properties -------------------------------------------------------------------
     def test_1_follow_ups_on_either_gateway_stay_in_one_case(self):
@@ -388,15 +410,98 @@ class TwoGatewaysTests(unittest.TestCase):
                              "more duplicates than messages and items in flight")
         self.assert_numbers_gapless()
 
-    def assert_numbers_gapless(self):
-        numbers = [r[0] for r in self.sql("SELECT number FROM cases ORDER BY number")]
-        self.assertTrue(numbers)
-        year = numbers[0][3:7]
-        want = ["EC-%s-%06d" % (year, i) for i in range(1, len(numbers) + 1)]
-        self.assertEqual(numbers, want, "case numbers are not unique and gapless")
-        per_case = self.sql("SELECT count(*) FROM cases GROUP BY citizen_id, number "
-                            "HAVING count(*) > 1")
-        self.assertEqual(per_case, [])
+
+
+class PostfixSpreadsTests(TwoGateways):
+    """A real Postfix MX in front (postfix.py), spreading the service's mail over both gateways
+    with transport_maps randmap:{...}; a delivery to a gateway that is down is deferred and
+    tried again, on either."""
+
+    @classmethod
+    def setUpClass(cls):
+        why = postfix.available()
+        if why:
+            raise unittest.SkipTest(why)
+        # Fixed ports: the MX's map names them, and a restarted gateway must be found again.
+        cls.listen_ports = (free_port(), free_port())
+        super().setUpClass()
+        cls.mx = Postfix("mx", start=False)
+        cls.addClassCleanup(cls.mx.close)
+        cls.mx.configure(main={
+            "relay_domains": CITIZEN_DOMAIN,
+            "recipient_delimiter": "+",
+            "transport_maps": "randmap:{smtp:[127.0.0.1]:%d, smtp:[127.0.0.1]:%d}"
+                              % cls.listen_ports,
+            # Under referentd's limits.max_connections_per_ip on each gateway.
+            "smtp_destination_concurrency_limit": "8",
+            "smtp_connect_timeout": "5s",
+        })
+        cls.mx.start()
+
+    def submit(self, data, sender):
+        with harness.Client(self.mx.port) as c:
+            c.ehlo("citizen.example.org")
+            c.mail(sender)
+            c.rcpt(SERVICE)
+            c.data()
+            c.send(data)
+            r = c.recv_reply()
+            self.assertEqual(r.code, 250, r.raw)
+
+    def per_gateway(self):
+        """{gateway hostname: inbound messages recorded}: the spool keys name the gateway."""
+        return {k: int(n) for k, n in self.sql(
+            "SELECT split_part(spool_id, '/', 1), count(*) FROM messages WHERE direction = 'in' "
+            "GROUP BY 1")}
+
+    def test_1_follow_ups_spread_by_the_mx_stay_in_one_case(self):
+        n = 6 if self.asan else 12
+        threads = {}
+        for i in range(n):
+            citizen = "mx%d@example.org" % i
+            self.submit(message(citizen, "MX %d" % i, "mx%d.0@example.org" % i), citizen)
+            threads[citizen] = ["MX %d" % i]
+        for k in (1, 2):
+            for i in range(n):
+                citizen = "mx%d@example.org" % i
+                s = "MX %d suite %d" % (i, k)
+                thread = ["mx%d.%d@example.org" % (i, j) for j in range(k)]
+                self.submit(message(citizen, s, "mx%d.%d@example.org" % (i, k),
+                                    in_reply_to=thread[-1], references=thread), citizen)
+                threads[citizen].append(s)
+        for citizen, subjects in threads.items():
+            self.wait_forwarded(subjects, timeout=90)
+            self.assert_one_case_one_referent(citizen, subjects)
+        spread = self.per_gateway()
+        print("Postfix spread %r" % spread, file=sys.stderr)
+        self.assertEqual(set(spread), {g.hostname for g in self.gateways}, spread)
+
+    def test_2_kill9_while_the_mx_delivers(self):
+        gw1 = self.gateways[0]
+        n = 12 if self.asan else 40
+        subjects = []
+        for i in range(n):
+            if i == n // 3:
+                gw1.kill9()  # the MX defers what it had for gw1 and tries again
+                left = gw1.incoming_ids()
+            citizen = "mxpanne%d@example.org" % i
+            subjects.append("MX panne %d" % i)
+            self.submit(message(citizen, subjects[-1], "mxpanne%d@example.org" % i), citizen)
+        # gw1 is down: the MX hands everything to gw2 (what gw1 stored waits in its spool).
+        self.mx.wait_queue_empty(timeout=120)
+        waiting = set()
+        for spool_id in left:
+            m = re.search(rb"^Subject: (.*?)\r$", gw1.message_bytes(spool_id), re.M)
+            if m:
+                waiting.add(m.group(1).decode())
+        self.wait_forwarded([s for s in subjects if s not in waiting], timeout=90)
+        gw1.start()
+        wait_until(lambda: not gw1.incoming_ids(), 60, "gw1's spool to drain")
+        self.wait_forwarded(subjects, timeout=90)
+        print("kill -9 behind Postfix: %d messages through the MX, %d held in gw1's spool "
+              "until its restart, all forwarded; deliveries %r" %
+              (n, len(waiting), self.per_gateway()), file=sys.stderr)
+        self.assert_numbers_gapless()
 
 
 if __name__ == "__main__":
