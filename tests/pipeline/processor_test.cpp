@@ -115,6 +115,26 @@ TEST_F(ProcessorTest, ReplayAfterACrashAddsNothing) {
     EXPECT_EQ(store_->list_cases(all)->size(), 1u);
 }
 
+// The crash came after outgoing/ was committed and before incoming/ was cleared, and after the
+// restart the relay delivered the forward (and the store recorded it) before the processor
+// replayed the message: the replay finds the acknowledgement's item waiting and makes no
+// second one (the items are numbered by their place, delivered or not).
+TEST_F(ProcessorTest, ReplayAfterTheForwardWasDeliveredMakesNoSecondAcknowledgement) {
+    const std::string id = put(citizen_mail, "etat-civil@mairie.example.fr");
+    ASSERT_EQ(processor_->process(id), Result::done);
+    auto out = items();
+    ASSERT_EQ(out.size(), 2u);
+    ASSERT_EQ(out[0].kind, "forward");
+    Processor::DeliveryReport delivered{&out[0], true, true, "250 2.0.0 Ok"};
+    ASSERT_TRUE(processor_->delivery_results({delivered}).ok());
+    ASSERT_TRUE(spool::Outgoing(*spool_).remove(out[0].id).ok());
+    put(citizen_mail, "etat-civil@mairie.example.fr", id);
+    ASSERT_EQ(processor_->process(id), Result::done);
+    auto left = items();
+    ASSERT_EQ(left.size(), 1u);
+    EXPECT_EQ(left[0], out[1]);
+}
+
 TEST_F(ProcessorTest, WhatCannotBeHandledGoesToCorruptWithItsReason) {
     const std::string stale = put(citizen_mail, "urbanisme@mairie.example.fr");
     EXPECT_EQ(processor_->process(stale), Result::quarantined);
