@@ -7,7 +7,8 @@ its own case, and gets a forward to the referent and an acknowledgement), Subjec
 Message-ID. Each 250 is recorded with the spool id it names; a message whose data went out
 but whose final reply never came (the daemon killed under it) is "uncertain": it may or may
 not have been committed. Sessions reconnect by themselves when the daemon goes away and comes
-back (on a new port: they ask the Daemon each time).
+back (on a new port: they ask the Daemon each time). Given the sink, the sessions hold back
+while too many acknowledged messages have not reached it (a load the machine can carry).
 
 `Delivered` indexes what a recording sink (smtp_sink.SmtpSink) received by Message-ID: the
 gateway's forward of spool id S is <S.fwd@HOST>, its acknowledgement <S.ack@HOST>; each copy
@@ -47,11 +48,17 @@ def asan_scale(normal, under_asan):
 
 
 class Load:
-    def __init__(self, daemon, tag, sessions=SESSIONS, pause=0.0, body_octets=1500):
+    def __init__(self, daemon, tag, sessions=SESSIONS, pause=0.0, body_octets=1500, sink=None,
+                 max_backlog=300):
         self.daemon = daemon
         self.tag = tag
         self.sessions = sessions
         self.pause = pause          # seconds between two messages of one session
+        # With `sink`: the sessions wait while more than `max_backlog` acknowledged messages
+        # have not reached it yet (two deliveries each), so a slow machine meets a load it can
+        # carry and a test's length stays bounded.
+        self.sink = sink
+        self.max_backlog = max_backlog
         self.body = (b"Bonjour, je souhaite un acte de naissance. " * 40)[:body_octets]
         self.acked = {}             # key -> spool id
         self.subjects = {}          # key -> Subject sent
@@ -74,6 +81,11 @@ class Load:
         for t in self._threads:
             t.join(60)
         assert not any(t.is_alive() for t in self._threads), "a load session is stuck"
+
+    def backlog(self):
+        with self.lock:
+            acked = len(self.acked)
+        return acked - len(self.sink.transactions) // 2
 
     def count(self):
         with self.lock:
@@ -122,6 +134,9 @@ class Load:
                 if c is None:
                     time.sleep(0.1)
                     continue
+            if self.sink is not None and self.backlog() > self.max_backlog:
+                self._stop.wait(0.05)
+                continue
             seq += 1
             key = "%s-%d-%d" % (self.tag, n, seq)
             subject, data = self.message(key)

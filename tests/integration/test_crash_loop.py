@@ -40,7 +40,7 @@ class CrashLoopTest(unittest.TestCase):
                         agents=[("helene", "Hélène Lefèvre", AGENT, "max_open_cases: 100000")])
         self.addCleanup(d.close)
         # A steady stream rather than a flood: the kills land while mail is in every stage.
-        load = Load(d, "k", pause=asan_scale(0.25, 1.0)).start()
+        load = Load(d, "k", pause=asan_scale(0.25, 1.0), sink=sink).start()
         self.addCleanup(load.stop)
         per_round = asan_scale(15, 5)  # fresh 250s before each kill: the daemon really serves
 

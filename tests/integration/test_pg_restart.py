@@ -38,7 +38,7 @@ class PgRestartTest(unittest.TestCase):
                                 "min_free_space": 0},
                         agents=[("helene", "Hélène Lefèvre", AGENT, "max_open_cases: 100000")])
         self.addCleanup(d.close)
-        load = Load(d, "p", pause=asan_scale(0.5, 2.0)).start()
+        load = Load(d, "p", pause=asan_scale(0.5, 2.0), sink=sink).start()
         self.addCleanup(load.stop)
         per_phase = asan_scale(60, 15)
 
