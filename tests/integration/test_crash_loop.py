@@ -83,7 +83,8 @@ class CrashLoopTest(unittest.TestCase):
         self.assertEqual(d.stop(), 0)
         db = sqlite3.connect(os.path.join(d.dir, "referent.db"))
         self.addCleanup(db.close)
-        numbers = sorted(int(n.rsplit("-", 1)[1]) for (n,) in db.execute("SELECT number FROM cases"))
+        numbers = sorted(int(n.rsplit("-", 1)[1])
+                         for (n,) in db.execute("SELECT number FROM cases"))
         self.assertEqual(numbers, list(range(1, len(numbers) + 1)), "case numbers with a gap")
         inbound = [k for (k,) in db.execute("SELECT spool_id FROM messages WHERE direction = 'in'")]
         self.assertEqual(len(inbound), len(set(inbound)), "an inbound message recorded twice")

@@ -3,11 +3,14 @@
 (its own, as the shared test server must not be restarted) while twenty SMTP sessions of
 citizens push mail through the whole flow to a recording sink. The server is restarted twice
 in the middle of it, `pg_ctl restart -m fast` (sessions terminated, transactions rolled back)
-then `-m immediate` (no shutdown at all: crash recovery at start). The processor meets each
-restart (a store error in its log), leaves the messages in hand for a new try and carries on:
-at the end every message that got a 250 has its forward and its acknowledgement at the sink,
-none twice, nothing went to corrupt/, each message opened exactly one case, and the case
-numbers run without a gap.
+then `-m immediate` (no shutdown at all: crash recovery at start); then the server ends the
+gateway's session ten times while staying up (an operator, a pooler, a failover proxy), so the
+connection is lost in the middle of a batch with a server ready to take a new one. The
+processor meets each fault (a store error in its log), leaves the messages in hand for a new
+try and carries on; they are done while the load goes on. At the end every message that got a
+250 has its forward and its acknowledgement at the sink, none twice, nothing went to corrupt/,
+each message opened exactly one case, the case numbers run without a gap, and every delivery
+is recorded as delivered.
 """
 
 import os
