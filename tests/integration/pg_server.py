@@ -47,7 +47,6 @@ class PgServer:
         self.data = os.path.join(self.dir, "data")
         self.log = os.path.join(self.dir, "server.log")
         self.port = None
-        self._watcher = None
         atexit.register(self.close)
         try:
             if self.run_as:
@@ -89,14 +88,18 @@ class PgServer:
         raise last
 
     def _watch(self):
-        # Stops the server and removes the directory once this process is gone, however it ends.
-        script = ('while kill -0 %d 2>/dev/null; do sleep 1; done; '
-                  '%s %s -D %s -m immediate -w -t 20 stop >/dev/null 2>&1; rm -rf %s'
-                  % (os.getpid(), " ".join(self.run_as), os.path.join(BINDIR, "pg_ctl"),
-                     self.data, self.dir))
-        self._watcher = subprocess.Popen(["sh", "-c", script], stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                         start_new_session=True, cwd="/")
+        # Stops the server and removes the directory once this process is gone, however it
+        # ends. The watcher is orphaned at once (started in the background by a shell that
+        # exits): CTest, at a timeout, kills the test's descendants too, and the watcher with
+        # them would leave the server running.
+        # Once close() removed the directory, it has nothing left to do.
+        pg_ctl = os.path.join(BINDIR, "pg_ctl")
+        script = ('while kill -0 %d 2>/dev/null && [ -d %s ]; do sleep 1; done; '
+                  '[ -d %s ] && { %s %s -D %s -m immediate -w -t 20 stop; rm -rf %s; }'
+                  % (os.getpid(), self.dir, self.dir, " ".join(self.run_as), pg_ctl, self.data,
+                     self.dir))
+        subprocess.run(["sh", "-c", "(%s) </dev/null >/dev/null 2>&1 &" % script],
+                       cwd="/", check=True, timeout=30)
 
     def restart(self, mode):
         """pg_ctl restart -m MODE, on the same port; returns once it accepts connections."""
@@ -126,8 +129,5 @@ class PgServer:
             subprocess.run(self.run_as + [os.path.join(BINDIR, "pg_ctl"), "-D", self.data,
                                           "-m", "immediate", "-w", "-t", "30", "stop"],
                            cwd=self.dir, capture_output=True, timeout=60)
-        if self._watcher is not None:
-            self._watcher.kill()
-            self._watcher.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
         self.dir = None

@@ -75,7 +75,7 @@ class PgRestartTest(unittest.TestCase):
         # acknowledged so far reaches the sink before the load stops.
         acked_so_far = load.snapshot()[0].values()
         wait_until(lambda: all(Delivered(sink).copies(s, "fwd") for s in acked_so_far),
-                   asan_scale(60, 180), "the forwards of the messages taken before the faults",
+                   asan_scale(120, 240), "the forwards of the messages taken before the faults",
                    interval=0.5)
         print("%5.1fs all forwarded under load" % (time.monotonic() - t0), file=sys.stderr)
         load.stop()
