@@ -74,16 +74,32 @@ public:
         return rows(r.get());
     }
 
-    util::Status begin() override { return script("BEGIN"); }
-    util::Status commit() override { return script("COMMIT"); }
+    util::Status begin() override {
+        util::Status s = script("BEGIN");
+        in_transaction_ = s.ok();
+        return s;
+    }
+    util::Status commit() override {
+        util::Status s = script("COMMIT");
+        in_transaction_ = false;  // a COMMIT that fails ends the transaction too (rolled back)
+        return s;
+    }
     void rollback() override {
         if (PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) != PQTRANS_IDLE)
             (void)script("ROLLBACK");
+        in_transaction_ = false;
     }
 
 private:
     util::Status connected() {
         if (PQstatus(conn_) == CONNECTION_OK) return {};
+        // Lost inside a transaction: the server rolled it back. Reconnecting here would run
+        // the transaction's remaining statements, and its COMMIT, in a fresh session where
+        // each commits alone (and COMMIT only warns): the caller would take half a
+        // transaction, or none, for a whole one. Every statement fails until rollback().
+        if (in_transaction_)
+            return util::Error::temporary(
+                "postgresql: connection lost inside a transaction (rolled back)");
         PQreset(conn_);  // a restarted server: the next transaction gets a fresh session
         statements_.clear();
         if (PQstatus(conn_) == CONNECTION_OK) return {};
@@ -138,6 +154,7 @@ private:
     }
 
     PGconn* conn_;
+    bool in_transaction_ = false;  // between a BEGIN that succeeded and commit() or rollback()
     std::map<std::string, std::string, std::less<>> statements_;
 };
 

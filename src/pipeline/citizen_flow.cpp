@@ -39,6 +39,10 @@ std::string Flow::new_id(std::string_view what) const {
 
 util::Status Flow::queue(const Out& o) {
     const config::Config& c = *d_.config;
+    // The item's number is its place among the message's outbound messages, taken before
+    // anything returns: a replay that finds an earlier one delivered already numbers the later
+    // ones as the first pass did, so it finds their items instead of making them again.
+    const int number = next_item_++;
     cases::OutboundRequest r;
     r.key = util::cat(in_.key, "/", o.kind, "/", o.rcpt);
     r.case_id = o.case_->id;
@@ -56,7 +60,7 @@ util::Status Flow::queue(const Out& o) {
     // item is in its own outgoing/, or it makes it again at its restart. Not twice.
     if (rec->replay && rec->message_id != o.message_id) return {};
     spool::OutgoingMessage m;
-    m.item.id = util::cat(in_.spool_id, "o", std::to_string(next_item_++));
+    m.item.id = util::cat(in_.spool_id, "o", std::to_string(number));
     // A replay whose item still waits in outgoing/ adds nothing; one whose item a crash lost
     // (recorded, never committed) makes it again.
     if (rec->replay && spool::Outgoing(*d_.spool).item(m.item.id)) return {};

@@ -2,6 +2,7 @@
 #include "pipeline/processor.hpp"
 
 #include <exception>
+#include <filesystem>
 
 #include "mail/classify.hpp"
 #include "pipeline/flow.hpp"
@@ -288,8 +289,30 @@ util::Status Processor::delivery_results(const std::vector<DeliveryReport>& repo
 }
 
 void Processor::start(unsigned workers) {
-    for (const std::string& id : deps_.spool->incoming_ids()) enqueue(id);
+    rescan();
     for (unsigned i = 0; i < workers; ++i) threads_.emplace_back([this] { run(); });
+}
+
+void Processor::rescan() {
+    std::vector<std::string> waiting = deps_.spool->incoming_ids();
+    std::size_t added = 0;
+    {
+        std::lock_guard lock(mu_);
+        last_rescan_ = std::chrono::steady_clock::now();
+        left_for_later_ = false;
+        for (std::string& id : waiting) {
+            if (stopping_ || queued_.count(id)) continue;
+            // Listed, then handled and removed by a worker before we got the lock: not again.
+            // (A worker removes an input before it lets go of its id, so an id nobody holds
+            // whose envelope is still there is waiting.)
+            std::error_code ec;
+            if (!std::filesystem::exists(deps_.spool->incoming_dir() / (id + ".env"), ec)) continue;
+            queued_.insert(id);
+            queue_.push_back(std::move(id));
+            ++added;
+        }
+    }
+    if (added) cv_.notify_all();
 }
 
 void Processor::enqueue(const std::string& spool_id) {
@@ -306,13 +329,14 @@ void Processor::run() {
         std::vector<std::string> ids;
         {
             std::unique_lock lock(mu_);
-            // A message left for later is tried again after a pause (a database restarting).
-            cv_.wait_for(lock, std::chrono::seconds(5),
-                         [this] { return stopping_ || !queue_.empty(); });
+            cv_.wait_for(lock, deps_.retry_pause, [this] { return stopping_ || !queue_.empty(); });
             if (stopping_) return;
-            if (queue_.empty()) {
+            // A message left for later (a database restarting) is tried again after a pause:
+            // when idle, and under a steady load too, whose queue is never empty for long.
+            const bool due = std::chrono::steady_clock::now() - last_rescan_ >= deps_.retry_pause;
+            if (queue_.empty() || (left_for_later_ && due)) {
                 lock.unlock();
-                for (const std::string& left : deps_.spool->incoming_ids()) enqueue(left);
+                rescan();
                 continue;
             }
             // What is waiting, up to the batch size: no waiting for a batch to fill.
@@ -321,9 +345,13 @@ void Processor::run() {
                 queue_.pop_front();
             }
         }
-        process(ids);
+        const std::vector<Result> results = process(ids);
         std::lock_guard lock(mu_);
-        for (const std::string& id : ids) queued_.erase(id);
+        // With the ids let go, so that the rescan this asks for finds them.
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            queued_.erase(ids[i]);
+            if (results[i] == Result::retry_later) left_for_later_ = true;
+        }
     }
 }
 

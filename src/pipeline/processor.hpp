@@ -18,10 +18,13 @@
 // A failed group commit leaves every message of the batch for later; a failed outgoing/ commit
 // is retried message by message, so one bad message cannot hold the others back.
 // Threads: start() runs `workers` threads fed by enqueue() (the spool writer calls it after each
-// commit) and by a rescan of incoming/ at start and after temporary failures. `on_outgoing` is
-// called with the ids of newly committed items (the relay's queue wakes up).
+// commit) and by a rescan of incoming/: at start, when idle for deps.retry_pause, and that long
+// after a temporary failure left messages there, however busy the queue (a batch the store
+// could not take during a database restart is not kept waiting for a lull in the load).
+// `on_outgoing` is called with the ids of newly committed items (the relay's queue wakes up).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -55,6 +58,8 @@ struct ProcessorDeps {
     // Counters and histograms (referent_messages_processed_total, referent_processing_seconds,
     // referent_delivery_failures_total); null: a private registry nobody reads.
     util::Registry* metrics = nullptr;
+    // How long a message left in incoming/ by a temporary failure waits for its next try.
+    std::chrono::milliseconds retry_pause{5000};
 };
 
 enum class Result { done, retry_later, quarantined };
@@ -107,6 +112,7 @@ private:
     };
     std::shared_ptr<const Settings> settings() const;
     void run();
+    void rescan();  // queues every committed message of incoming/ that nobody holds
     void prepare(const Settings& s, Work& w);  // read, parse, classify: no store
     void decide(const Settings& s, Work& w);   // the flow, inside the store group
     void finish(std::vector<Work>& batch);
@@ -126,6 +132,8 @@ private:
     std::deque<std::string> queue_;
     std::set<std::string> queued_;  // also the ids in hand: never two workers on one id
     bool stopping_ = false;
+    bool left_for_later_ = false;  // a temporary failure since the last rescan
+    std::chrono::steady_clock::time_point last_rescan_ = std::chrono::steady_clock::now();
     std::vector<std::thread> threads_;
     Stats stats_;
 };

@@ -536,6 +536,54 @@ TEST_P(CaseStoreContract, GroupLeftByAnExceptionKeepsNothingAndGroupsDoNotNest) 
     EXPECT_TRUE(record(from("jean@example.org", "s2")).replay);
 }
 
+// The connection lost inside a group (the server restarted, or an operator ended the
+// session): the server rolled the group back, so every later call and the commit fail as
+// temporary, and nothing of the group is kept. None may run in a fresh session, where each
+// statement would commit alone and COMMIT only warn. The next group connects again.
+TEST_P(CaseStoreContract, GroupWhoseConnectionIsLostKeepsNothing) {
+    if (GetParam() != Engine::postgresql) GTEST_SKIP() << "no connection to lose";
+    const std::string name = "lost" + std::to_string(::getpid());
+    store_.reset();
+    auto s = env_->store(config_, clock_, name);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    store_ = std::move(s).value();
+    auto admin = sql::open_postgresql(std::getenv("REFERENT_TEST_PG"));
+    ASSERT_TRUE(admin.ok());
+    auto sessions = [&] {
+        auto r = (*admin)->query(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", {name});
+        return r.ok() && !r->empty() ? sql::as_int(r->front()[0]) : -1;
+    };
+    util::Status lost, after;
+    const util::Status g = store_->group([&] {
+        ASSERT_TRUE(store_->record_inbound(from("elodie@example.fr", "s1")).ok());
+        ASSERT_EQ(sessions(), 1);
+        ASSERT_TRUE((*admin)
+                        ->query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                                "application_name = $1",
+                                {name})
+                        .ok());
+        for (int i = 0; i < 500 && sessions() != 0; ++i) usleep(10'000);
+        auto o = store_->record_inbound(from("jean@example.org", "s2"));
+        lost = o.ok() ? util::Status{} : util::Status(o.error());
+        auto p = store_->record_inbound(from("anne@example.org", "s3"));
+        after = p.ok() ? util::Status{} : util::Status(p.error());
+    });
+    ASSERT_FALSE(lost.ok());
+    EXPECT_TRUE(lost.error().is_temporary()) << lost.error().message;
+    ASSERT_FALSE(after.ok()) << "a call ran in a fresh session, outside the group";
+    EXPECT_TRUE(after.error().is_temporary()) << after.error().message;
+    ASSERT_FALSE(g.ok()) << "the group committed without its transaction";
+    EXPECT_TRUE(g.error().is_temporary()) << g.error().message;
+    // Nothing was kept; the store connects again and numbers from 1.
+    InboundOutcome again = record(from("elodie@example.fr", "s1"));
+    EXPECT_FALSE(again.replay);
+    EXPECT_EQ(again.case_->number, "EC-2026-000001");
+    EXPECT_TRUE(store_->group([&] { record(from("jean@example.org", "s2")); }).ok());
+    EXPECT_EQ(store_->find_case("EC-2026-000002")->value_or(Case{}).citizen.address,
+              "jean@example.org");
+}
+
 TEST_P(CaseStoreContract, PurgeAfterRetentionKeepsNumbersAndEventsOnly) {
     config_->services[0].retention_days = 10;
     InboundOutcome a = record(from("anne@example.fr", "s1"));

@@ -96,14 +96,19 @@ public:
 
     bool available() const { return engine_ == Engine::sqlite || !conninfo_.empty(); }
 
-    util::Result<std::unique_ptr<sql::Db>> db() const {
-        return engine_ == Engine::sqlite ? sql::open_sqlite(dir_ + "/cases.db")
-                                         : sql::open_postgresql(conninfo_);
+    // `application_name`: PostgreSQL shows the connection under that name in pg_stat_activity
+    // (a test can find it there, and end it).
+    util::Result<std::unique_ptr<sql::Db>> db(const std::string& application_name = "") const {
+        if (engine_ == Engine::sqlite) return sql::open_sqlite(dir_ + "/cases.db");
+        return sql::open_postgresql(application_name.empty()
+                                        ? conninfo_
+                                        : conninfo_ + " application_name=" + application_name);
     }
 
-    util::Result<std::unique_ptr<SqlCaseStore>> store(std::shared_ptr<const config::Config> c,
-                                                      const util::Clock& clock) const {
-        auto d = db();
+    util::Result<std::unique_ptr<SqlCaseStore>> store(
+        std::shared_ptr<const config::Config> c, const util::Clock& clock,
+        const std::string& application_name = "") const {
+        auto d = db(application_name);
         if (!d) return d.error();
         return SqlCaseStore::open(std::move(d).value(), std::move(c), clock);
     }

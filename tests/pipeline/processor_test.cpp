@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "cases/sql_case_store.hpp"
 #include "gateway_config.hpp"
@@ -17,6 +18,7 @@
 namespace referent::pipeline {
 namespace {
 
+using std::chrono::milliseconds;
 using std::chrono::seconds;
 const std::chrono::system_clock::time_point t0{seconds(1'790'000'000)};  // 22 Sep 2026
 
@@ -45,6 +47,7 @@ protected:
         d.keys = &keys_;
         d.templates = &*templates_;
         d.clock = &clock_;
+        d.retry_pause = std::chrono::milliseconds(300);
         processor_ = std::make_unique<Processor>(std::move(d));
     }
 
@@ -115,6 +118,26 @@ TEST_F(ProcessorTest, ReplayAfterACrashAddsNothing) {
     EXPECT_EQ(store_->list_cases(all)->size(), 1u);
 }
 
+// The crash came after outgoing/ was committed and before incoming/ was cleared, and after the
+// restart the relay delivered the forward (and the store recorded it) before the processor
+// replayed the message: the replay finds the acknowledgement's item waiting and makes no
+// second one (the items are numbered by their place, delivered or not).
+TEST_F(ProcessorTest, ReplayAfterTheForwardWasDeliveredMakesNoSecondAcknowledgement) {
+    const std::string id = put(citizen_mail, "etat-civil@mairie.example.fr");
+    ASSERT_EQ(processor_->process(id), Result::done);
+    auto out = items();
+    ASSERT_EQ(out.size(), 2u);
+    ASSERT_EQ(out[0].kind, "forward");
+    Processor::DeliveryReport delivered{&out[0], true, true, "250 2.0.0 Ok"};
+    ASSERT_TRUE(processor_->delivery_results({delivered}).ok());
+    ASSERT_TRUE(spool::Outgoing(*spool_).remove(out[0].id).ok());
+    put(citizen_mail, "etat-civil@mairie.example.fr", id);
+    ASSERT_EQ(processor_->process(id), Result::done);
+    auto left = items();
+    ASSERT_EQ(left.size(), 1u);
+    EXPECT_EQ(left[0], out[1]);
+}
+
 TEST_F(ProcessorTest, WhatCannotBeHandledGoesToCorruptWithItsReason) {
     const std::string stale = put(citizen_mail, "urbanisme@mairie.example.fr");
     EXPECT_EQ(processor_->process(stale), Result::quarantined);
@@ -176,6 +199,38 @@ TEST_F(ProcessorTest, BatchTheStoreCannotCommitIsLeftWholeForLater) {
     cases::CaseFilter all;
     EXPECT_EQ(store_->list_cases(all)->size(), 2u);
     EXPECT_EQ(processor_->stats().retried, 2u);
+}
+
+// A message the store could not take (a database restarting) is tried again retry_pause later
+// even when new mail never lets the queue run empty: a steady load does not hold it back.
+TEST_F(ProcessorTest, MessageLeftForLaterIsRetriedUnderSteadyLoad) {
+    auto other = cases::sql::open_sqlite((dir_.path() / "cases.db").string(), 200);
+    ASSERT_TRUE(other.ok());
+    ASSERT_TRUE((*other)->begin().ok());  // another writer holds the write lock
+    const std::string left = put(citizen_mail, "etat-civil@mairie.example.fr");
+    processor_->start(1);
+    while (processor_->stats().retried == 0) std::this_thread::sleep_for(milliseconds(10));
+    (*other)->rollback();
+    auto in_incoming = [&](const std::string& id) {
+        const auto ids = spool_->incoming_ids();
+        return std::find(ids.begin(), ids.end(), id) != ids.end();
+    };
+    ASSERT_TRUE(in_incoming(left));
+    // New mail every 20 ms, until the message left for later is done (or 10 s pass).
+    const auto until = std::chrono::steady_clock::now() + seconds(10);
+    int fed = 0;
+    while (in_incoming(left) && std::chrono::steady_clock::now() < until) {
+        const std::string id = put("From: C <c" + std::to_string(fed) +
+                                       "@example.org>\r\nSubject: s\r\nMessage-ID: <f" +
+                                       std::to_string(fed) + "@example.org>\r\n\r\nBonjour\r\n",
+                                   "etat-civil@mairie.example.fr");
+        processor_->enqueue(id);
+        ++fed;
+        std::this_thread::sleep_for(milliseconds(20));
+    }
+    processor_->stop();
+    EXPECT_FALSE(in_incoming(left)) << "still waiting after " << fed << " newer messages";
+    EXPECT_GT(fed, 5);
 }
 
 }  // namespace
