@@ -80,6 +80,11 @@ public:
         if (PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) != PQTRANS_IDLE)
             (void)script("ROLLBACK");
     }
+    bool in_transaction() const override {
+        if (PQstatus(conn_) != CONNECTION_OK) return false;
+        const PGTransactionStatusType t = PQtransactionStatus(conn_);
+        return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+    }
 
 private:
     util::Status connected() {
