@@ -31,6 +31,7 @@ struct Processor::Work {
     std::string why;                            // the quarantine reason, or the temporary error
     std::vector<spool::OutgoingMessage> items;  // moved to outgoing/ by finish()
     std::vector<std::string> item_ids;
+    bool found_waiting = false;  // the flow's Flow::found_waiting
 };
 
 Processor::Processor(ProcessorDeps deps)
@@ -112,6 +113,7 @@ void Processor::decide(const Settings& s, Work& w) {
         return;
     }
     w.result = Result::done;
+    w.found_waiting = flow.found_waiting;
     w.items = std::move(flow.items);
     for (const auto& m : w.items) w.item_ids.push_back(m.item.id);
 }
@@ -139,6 +141,16 @@ void Processor::finish(std::vector<Work>& batch) {
             }
         }
     }
+    // Items a replay found waiting may come from a try whose fsync of outgoing/ failed after
+    // the renames: their inputs go only once outgoing/ is synced again.
+    bool found_waiting = false;
+    for (const Work& w : batch)
+        found_waiting = found_waiting || (w.result == Result::done && w.found_waiting);
+    if (found_waiting)
+        if (util::Status st = outgoing_.sync(); !st)
+            for (Work& w : batch)
+                if (w.result == Result::done && w.found_waiting)
+                    w.result = Result::retry_later, w.why = st.error().message;
     std::vector<std::string> ids, inputs;
     for (Work& w : batch) {
         const std::string& id = w.in.spool_id;
@@ -221,7 +233,8 @@ std::vector<Result> Processor::process(const std::vector<std::string>& spool_ids
 }
 
 util::Status Processor::delivery_result(const Settings& s, const DeliveryReport& r,
-                                        std::vector<spool::OutgoingMessage>& items) {
+                                        std::vector<spool::OutgoingMessage>& items,
+                                        bool& found_waiting) {
     const spool::OutgoingItem& item = *r.item;
     const auto state = !r.final      ? cases::DeliveryState::queued
                        : r.delivered ? cases::DeliveryState::delivered
@@ -258,16 +271,18 @@ util::Status Processor::delivery_result(const Settings& s, const DeliveryReport&
     if (!*kase) return {};
     util::Status st = flow.delivery_failed((*kase)->id, item.delivery, status_of(r.reply), r.reply);
     for (auto& m : flow.items) items.push_back(std::move(m));
+    found_waiting = found_waiting || flow.found_waiting;
     return st;
 }
 
 util::Status Processor::delivery_results(const std::vector<DeliveryReport>& reports) {
     std::vector<spool::OutgoingMessage> items;
+    bool found_waiting = false;  // a notice of an earlier report waits in outgoing/ already
     util::Status first_error;
     const std::shared_ptr<const Settings> s = settings();
     util::Status group = deps_.store->group([&] {
         for (const DeliveryReport& r : reports)
-            if (util::Status st = delivery_result(*s, r, items); !st) {
+            if (util::Status st = delivery_result(*s, r, items, found_waiting); !st) {
                 // This item's record failed alone (its savepoint); the others stand.
                 util::log_warning("pipeline",
                                   util::cat(r.item->id, ": store: ", st.error().message));
@@ -281,6 +296,8 @@ util::Status Processor::delivery_results(const std::vector<DeliveryReport>& repo
         util::log_warning("pipeline", util::cat("failure notices: ", st.error().message));
         return st;  // reported again: the notices' records are idempotent on their key
     }
+    if (found_waiting && items.empty())  // else the commit above synced outgoing/
+        if (util::Status st = outgoing_.sync(); !st) return st;
     std::vector<std::string> ids;
     for (const auto& m : items) ids.push_back(m.item.id);
     if (!ids.empty() && deps_.on_outgoing) deps_.on_outgoing(ids);

@@ -112,7 +112,7 @@ private:
     void finish(std::vector<Work>& batch);
     // One report inside the group; notice items to commit are appended to `items`.
     util::Status delivery_result(const Settings& s, const DeliveryReport& r,
-                                 std::vector<spool::OutgoingMessage>& items);
+                                 std::vector<spool::OutgoingMessage>& items, bool& found_waiting);
 
     util::Registry own_metrics_;  // when deps.metrics is null
     ProcessorDeps deps_;          // the parts no reload changes: spool, store, clock, callbacks
