@@ -2,6 +2,7 @@
 #include "pipeline/processor.hpp"
 
 #include <exception>
+#include <filesystem>
 
 #include "mail/classify.hpp"
 #include "pipeline/flow.hpp"
@@ -43,6 +44,7 @@ Processor::Processor(ProcessorDeps deps)
                                      util::latency_buckets())),
       outgoing_(*deps_.spool),
       batch_(deps_.config->gateway.processor_batch),
+      batch_bytes_(deps_.config->gateway.limits.max_message_size),
       settings_(std::make_shared<const Settings>(
           Settings{deps_, mail::classify_config(*deps_.config),
                    mail::parse_limits(deps_.config->gateway.limits)})) {}
@@ -332,8 +334,16 @@ void Processor::run() {
                 for (const std::string& left : deps_.spool->incoming_ids()) enqueue(left);
                 continue;
             }
-            // What is waiting, up to the batch size: no waiting for a batch to fill.
+            // What is waiting, up to the batch size: no waiting for a batch to fill. A batch is
+            // read and parsed whole before the store sees it, so it also stops at about one
+            // maximal message of input: 32 large messages never sit in memory at once.
+            std::uintmax_t bytes = 0;
             while (!queue_.empty() && ids.size() < batch_) {
+                std::error_code ec;
+                const std::uintmax_t size = std::filesystem::file_size(
+                    deps_.spool->incoming_dir() / (queue_.front() + ".msg"), ec);
+                if (!ids.empty() && !ec && bytes + size > batch_bytes_) break;
+                bytes += ec ? 0 : size;
                 ids.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }
