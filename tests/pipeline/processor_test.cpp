@@ -180,6 +180,21 @@ TEST_F(ProcessorTest, BatchTheStoreCannotCommitIsLeftWholeForLater) {
     EXPECT_EQ(processor_->stats().retried, 2u);
 }
 
+// A quarantine interrupted by a disk fault between its renames left the .msg in corrupt/ and
+// the .env in incoming/: the next try finishes the move, rather than retrying for good.
+TEST_F(ProcessorTest, AnInterruptedQuarantineIsFinished) {
+    const std::string id = put(citizen_mail, "urbanisme@mairie.example.fr");
+    const auto in = spool_->incoming_dir() / id, out = spool_->corrupt_dir() / id;
+    test::write_bytes(out.string() + ".reason", "no configured service for a recipient\n");
+    std::filesystem::rename(in.string() + ".msg", out.string() + ".msg");
+    EXPECT_EQ(processor_->process(id), Result::quarantined);
+    EXPECT_TRUE(spool_->incoming_ids().empty());
+    EXPECT_TRUE(std::filesystem::exists(out.string() + ".env"));
+    EXPECT_EQ(test::read_bytes(out.string() + ".msg"), citizen_mail);
+    EXPECT_NE(test::read_bytes(out.string() + ".reason").find("no configured service"),
+              std::string::npos);
+}
+
 // A worker reads and parses a whole batch before deciding it: the batch stops at about one
 // maximal message of input (limits.max_message_size), however many are waiting.
 TEST_F(ProcessorTest, ABatchHoldsAboutOneMaximalMessageOfInput) {
