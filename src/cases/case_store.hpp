@@ -188,8 +188,10 @@ public:
     // transaction, so several messages cost one commit (one flush of the log) instead of one
     // each. Each call is a savepoint: a failing call rolls back alone and returns its error
     // (not retried in place: the group's caller retries later). Ok: the group is durable. An
-    // error (begin or commit failed): nothing of the group was kept, whatever its calls
-    // returned. Calls from other threads wait until the group ends; groups do not nest.
+    // error (begin or commit failed, or the database rolled the group's transaction back under
+    // one of its calls, as SQLite does on an I/O error or a full disk: the calls after that
+    // fail at once): nothing of the group was kept, whatever its calls returned. Calls from
+    // other threads wait until the group ends; groups do not nest.
     virtual util::Status group(const std::function<void()>& body) = 0;
 
     // Live reload: the services, agents, absences and calendar the next calls use.

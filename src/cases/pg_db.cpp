@@ -89,6 +89,11 @@ public:
             (void)script("ROLLBACK");
         in_transaction_ = false;
     }
+    bool in_transaction() const override {
+        if (PQstatus(conn_) != CONNECTION_OK) return false;
+        const PGTransactionStatusType t = PQtransactionStatus(conn_);
+        return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+    }
 
 private:
     util::Status connected() {

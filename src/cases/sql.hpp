@@ -45,6 +45,9 @@ public:
     virtual util::Status begin() = 0;
     virtual util::Status commit() = 0;
     virtual void rollback() = 0;  // best effort: a failed rollback leaves nothing committed
+    // A transaction is open on the connection. SQLite rolls a whole transaction back by itself
+    // on an I/O error or a full disk, whatever savepoint the failing statement was in.
+    virtual bool in_transaction() const = 0;
 };
 
 // SQLite file (created when missing; its directory must exist), WAL, synchronous=FULL,

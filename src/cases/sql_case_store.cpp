@@ -319,15 +319,25 @@ util::Status SqlCaseStore::group(const std::function<void()>& body) {
     if (in_group_) return util::Error::permanent("store: groups do not nest");
     if (util::Status s = db_->begin(); !s.ok()) return s;
     in_group_ = true;
+    group_lost_.reset();
     struct Leave {
         SqlCaseStore& store;
-        ~Leave() { store.in_group_ = false; }
+        ~Leave() {
+            store.in_group_ = false;
+            store.group_lost_.reset();
+        }
     } leave{*this};
     try {
         body();
     } catch (...) {
         db_->rollback();
         throw;
+    }
+    if (!group_lost_ && !db_->in_transaction())
+        group_lost_ = util::Error::temporary("the database rolled the group's transaction back");
+    if (group_lost_) {
+        db_->rollback();
+        return *group_lost_;
     }
     if (util::Status s = db_->commit(); !s.ok()) {
         db_->rollback();

@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "cases/calendar.hpp"
 #include "cases/case_store.hpp"
@@ -69,10 +70,16 @@ private:
     // Runs `body(tx)` in one transaction, retrying a few times on temporary errors.
     template <class T, class F>
     util::Result<T> transaction(F&& body);
+    bool undo_call();  // inside a group: back to before the current call
 
     // Recursive: a group holds it for its whole body, and the calls inside take it again.
     std::recursive_mutex mu_;
     bool in_group_ = false;  // under mu_: calls are savepoints of the group's transaction
+    // Under mu_: why the group's transaction is gone (the engine rolled it back, or a savepoint
+    // could not be undone). The group's later calls fail at once and the group fails whole:
+    // a call running on its own transaction would commit apart from the group, and the group's
+    // commit would keep only what came after the loss.
+    std::optional<util::Error> group_lost_;
     std::unique_ptr<sql::Db> db_;
     std::shared_ptr<const config::Config> config_;
     const util::Clock& clock_;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cases/sql_case_store.hpp"
+#include "util/cat.hpp"
 
 namespace referent::cases {
 
@@ -68,23 +69,47 @@ private:
 
 inline constexpr int max_attempts = 5;  // temporary failures (busy, serialization) retried
 
+// Undoes the current call of a group; false when the group's transaction did not survive.
+inline bool SqlCaseStore::undo_call() {
+    util::Status undone = db_->script("ROLLBACK TO SAVEPOINT call");
+    if (undone.ok()) undone = db_->script("RELEASE SAVEPOINT call");
+    return undone.ok() && db_->in_transaction();
+}
+
 template <class T, class F>
 util::Result<T> SqlCaseStore::transaction(F&& body) {
     std::lock_guard lock(mu_);
     if (in_group_) {
-        // Inside a group: a savepoint, so this call fails alone and the group goes on.
-        if (util::Status s = db_->script("SAVEPOINT call"); !s.ok()) return s.error();
+        // Inside a group: a savepoint, so this call fails alone and the group goes on — as
+        // long as the group's transaction is there. Once the engine has rolled it back, a
+        // SAVEPOINT would open a transaction of its own: every later call fails instead, and
+        // so does the group (group_lost_), which its caller retries whole.
+        if (!group_lost_ && !db_->in_transaction())
+            group_lost_ =
+                util::Error::temporary("the database rolled the group's transaction back");
+        if (group_lost_) return *group_lost_;
+        auto lost = [this](const util::Error& why) {
+            group_lost_ = util::Error::temporary(
+                util::cat("the database rolled the group's transaction back (", why.message, ")"));
+        };
+        if (util::Status s = db_->script("SAVEPOINT call"); !s.ok()) {
+            lost(s.error());
+            return s.error();
+        }
         try {
             Tx tx(*db_, *config_, clock_.now(), holidays_);
             T value = body(tx);
-            if (util::Status s = db_->script("RELEASE SAVEPOINT call"); !s.ok()) return s.error();
+            if (util::Status s = db_->script("RELEASE SAVEPOINT call"); !s.ok()) {
+                lost(s.error());
+                return s.error();
+            }
             return value;
         } catch (const Failure& f) {
-            // A failed rollback leaves the group's transaction broken: its commit then fails,
-            // and the whole group is retried, which is safe.
-            (void)db_->script("ROLLBACK TO SAVEPOINT call");
-            (void)db_->script("RELEASE SAVEPOINT call");
+            if (!undo_call()) lost(f.error);
             return f.error;
+        } catch (...) {  // a bug: the caller hears of it, and the group goes on without the call
+            if (!undo_call()) lost(util::Error::temporary("an exception left a call"));
+            throw;
         }
     }
     util::Error last = util::Error::temporary("no attempt");

@@ -71,6 +71,7 @@ public:
     void rollback() override {
         if (!sqlite3_get_autocommit(db_)) (void)script("ROLLBACK");
     }
+    bool in_transaction() const override { return sqlite3_get_autocommit(db_) == 0; }
 
 private:
     static util::Error error(int rc, std::string_view text) {

@@ -61,9 +61,12 @@ util::Status Flow::queue(const Out& o) {
     if (rec->replay && rec->message_id != o.message_id) return {};
     spool::OutgoingMessage m;
     m.item.id = util::cat(in_.spool_id, "o", std::to_string(number));
-    // A replay whose item still waits in outgoing/ adds nothing; one whose item a crash lost
-    // (recorded, never committed) makes it again.
-    if (rec->replay && spool::Outgoing(*d_.spool).item(m.item.id)) return {};
+    // A replay whose item still waits in outgoing/ adds nothing (found_waiting); one whose
+    // item a crash lost (recorded, never committed) makes it again.
+    if (rec->replay && spool::Outgoing(*d_.spool).item(m.item.id)) {
+        found_waiting = true;
+        return {};
+    }
     m.item.source = in_.spool_id;
     m.item.kind = o.kind;
     m.item.case_number = o.case_->number;

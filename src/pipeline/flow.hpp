@@ -42,6 +42,10 @@ public:
     util::Status deadline(const cases::Case& kase, mail::TemplateName name);
 
     std::vector<spool::OutgoingMessage> items;
+    // A replay found an item of this flow waiting in outgoing/ already, so it is not in
+    // `items`. An earlier try renamed it in, perhaps without a durable fsync of outgoing/:
+    // the caller syncs outgoing/ (Outgoing::sync) before it removes what the flow came from.
+    bool found_waiting = false;
 
 private:
     struct Out {  // one outbound message for one recipient

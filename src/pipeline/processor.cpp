@@ -32,6 +32,7 @@ struct Processor::Work {
     std::string why;                            // the quarantine reason, or the temporary error
     std::vector<spool::OutgoingMessage> items;  // moved to outgoing/ by finish()
     std::vector<std::string> item_ids;
+    bool found_waiting = false;  // the flow's Flow::found_waiting
 };
 
 Processor::Processor(ProcessorDeps deps)
@@ -43,6 +44,7 @@ Processor::Processor(ProcessorDeps deps)
                                      util::latency_buckets())),
       outgoing_(*deps_.spool),
       batch_(deps_.config->gateway.processor_batch),
+      batch_bytes_(deps_.config->gateway.limits.max_message_size),
       settings_(std::make_shared<const Settings>(
           Settings{deps_, mail::classify_config(*deps_.config),
                    mail::parse_limits(deps_.config->gateway.limits)})) {}
@@ -113,6 +115,7 @@ void Processor::decide(const Settings& s, Work& w) {
         return;
     }
     w.result = Result::done;
+    w.found_waiting = flow.found_waiting;
     w.items = std::move(flow.items);
     for (const auto& m : w.items) w.item_ids.push_back(m.item.id);
 }
@@ -140,6 +143,16 @@ void Processor::finish(std::vector<Work>& batch) {
             }
         }
     }
+    // Items a replay found waiting may come from a try whose fsync of outgoing/ failed after
+    // the renames: their inputs go only once outgoing/ is synced again.
+    bool found_waiting = false;
+    for (const Work& w : batch)
+        found_waiting = found_waiting || (w.result == Result::done && w.found_waiting);
+    if (found_waiting)
+        if (util::Status st = outgoing_.sync(); !st)
+            for (Work& w : batch)
+                if (w.result == Result::done && w.found_waiting)
+                    w.result = Result::retry_later, w.why = st.error().message;
     std::vector<std::string> ids, inputs;
     for (Work& w : batch) {
         const std::string& id = w.in.spool_id;
@@ -222,7 +235,8 @@ std::vector<Result> Processor::process(const std::vector<std::string>& spool_ids
 }
 
 util::Status Processor::delivery_result(const Settings& s, const DeliveryReport& r,
-                                        std::vector<spool::OutgoingMessage>& items) {
+                                        std::vector<spool::OutgoingMessage>& items,
+                                        bool& found_waiting) {
     const spool::OutgoingItem& item = *r.item;
     const auto state = !r.final      ? cases::DeliveryState::queued
                        : r.delivered ? cases::DeliveryState::delivered
@@ -259,16 +273,18 @@ util::Status Processor::delivery_result(const Settings& s, const DeliveryReport&
     if (!*kase) return {};
     util::Status st = flow.delivery_failed((*kase)->id, item.delivery, status_of(r.reply), r.reply);
     for (auto& m : flow.items) items.push_back(std::move(m));
+    found_waiting = found_waiting || flow.found_waiting;
     return st;
 }
 
 util::Status Processor::delivery_results(const std::vector<DeliveryReport>& reports) {
     std::vector<spool::OutgoingMessage> items;
+    bool found_waiting = false;  // a notice of an earlier report waits in outgoing/ already
     util::Status first_error;
     const std::shared_ptr<const Settings> s = settings();
     util::Status group = deps_.store->group([&] {
         for (const DeliveryReport& r : reports)
-            if (util::Status st = delivery_result(*s, r, items); !st) {
+            if (util::Status st = delivery_result(*s, r, items, found_waiting); !st) {
                 // This item's record failed alone (its savepoint); the others stand.
                 util::log_warning("pipeline",
                                   util::cat(r.item->id, ": store: ", st.error().message));
@@ -282,6 +298,8 @@ util::Status Processor::delivery_results(const std::vector<DeliveryReport>& repo
         util::log_warning("pipeline", util::cat("failure notices: ", st.error().message));
         return st;  // reported again: the notices' records are idempotent on their key
     }
+    if (found_waiting && items.empty())  // else the commit above synced outgoing/
+        if (util::Status st = outgoing_.sync(); !st) return st;
     std::vector<std::string> ids;
     for (const auto& m : items) ids.push_back(m.item.id);
     if (!ids.empty() && deps_.on_outgoing) deps_.on_outgoing(ids);
@@ -339,8 +357,16 @@ void Processor::run() {
                 rescan();
                 continue;
             }
-            // What is waiting, up to the batch size: no waiting for a batch to fill.
+            // What is waiting, up to the batch size: no waiting for a batch to fill. A batch is
+            // read and parsed whole before the store sees it, so it also stops at about one
+            // maximal message of input: 32 large messages never sit in memory at once.
+            std::uintmax_t bytes = 0;
             while (!queue_.empty() && ids.size() < batch_) {
+                std::error_code ec;
+                const std::uintmax_t size = std::filesystem::file_size(
+                    deps_.spool->incoming_dir() / (queue_.front() + ".msg"), ec);
+                if (!ids.empty() && !ec && bytes + size > batch_bytes_) break;
+                bytes += ec ? 0 : size;
                 ids.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }

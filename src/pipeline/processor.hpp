@@ -14,7 +14,9 @@
 // reads and parses them first, then decides all of them inside one store group (one database
 // commit, each store call a savepoint), commits all their items to outgoing/ at once (one
 // syncfs), and only then removes the inputs: two flushes for the batch instead of several per
-// message. The batch is only what is waiting: an idle gateway handles a lone message at once.
+// message. The batch is only what is waiting: an idle gateway handles a lone message at once;
+// and it stops at gateway.limits.max_message_size octets of input (one message at least), so a
+// worker holds about one maximal message at a time whatever the batch size.
 // A failed group commit leaves every message of the batch for later; a failed outgoing/ commit
 // is retried message by message, so one bad message cannot hold the others back.
 // Threads: start() runs `workers` threads fed by enqueue() (the spool writer calls it after each
@@ -118,7 +120,7 @@ private:
     void finish(std::vector<Work>& batch);
     // One report inside the group; notice items to commit are appended to `items`.
     util::Status delivery_result(const Settings& s, const DeliveryReport& r,
-                                 std::vector<spool::OutgoingMessage>& items);
+                                 std::vector<spool::OutgoingMessage>& items, bool& found_waiting);
 
     util::Registry own_metrics_;  // when deps.metrics is null
     ProcessorDeps deps_;          // the parts no reload changes: spool, store, clock, callbacks
@@ -126,6 +128,7 @@ private:
     util::Histogram& processing_;
     spool::Outgoing outgoing_;
     const std::size_t batch_;                   // gateway.processor_batch (a restart changes it)
+    const std::uint64_t batch_bytes_;           // limits.max_message_size at start: input per batch
     std::shared_ptr<const Settings> settings_;  // under mu_
     mutable std::mutex mu_;
     std::condition_variable cv_;

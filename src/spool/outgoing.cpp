@@ -178,7 +178,10 @@ util::Status Outgoing::commit(const std::vector<OutgoingMessage>& messages) {
             return util::Error::permanent(util::cat("outgoing item ", i.id, ": bad value"));
         if (!fs::exists(path_of(out, i.id, ".item"))) fresh.emplace_back(&m, std::move(head));
     }
-    if (fresh.empty()) return {};
+    // Items there already may come from a call whose fsync of outgoing/ failed after their
+    // renames (the processor commits a failed batch again one message at a time): their names
+    // are made durable before this returns ok.
+    if (fresh.empty()) return messages.empty() ? util::Status{} : sync();
     // Every file of the batch is written, then made durable by one syncfs of the spool's file
     // system (as SpoolWriter does for incoming/): two flushes per batch, not two per item.
     for (const auto& [m, head] : fresh)
@@ -243,6 +246,10 @@ util::Status Outgoing::update(const OutgoingItem& i) {
     const fs::path out = spool_.outgoing_dir();
     if (auto st = posix::rename_file(tmp, path_of(out, i.id, ".retry")); !st) return st;
     return posix::fsync_dir(out.string());
+}
+
+util::Status Outgoing::sync() {
+    return posix::fsync_dir(spool_.outgoing_dir().string());
 }
 
 util::Status Outgoing::remove(const std::vector<std::string>& ids) {

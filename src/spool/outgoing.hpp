@@ -61,7 +61,8 @@ class Outgoing {
 public:
     explicit Outgoing(Spool& spool) : spool_(spool) {}
 
-    // Durable when it returns ok; items whose id is already committed are left as they are.
+    // Durable when it returns ok; items whose id is already committed are left as they are
+    // (and outgoing/ is synced for them all the same).
     util::Status commit(const std::vector<OutgoingMessage>& messages);
     std::vector<std::string> ids() const;  // sorted
     // The header with the retry state applied; reads at most 64 KiB of the file.
@@ -74,6 +75,9 @@ public:
     // that cannot be removed does not keep the others; the first error is returned.
     util::Status remove(const std::vector<std::string>& ids);
     util::Status remove(const std::string& id) { return remove(std::vector{id}); }
+    // One fsync of outgoing/: the names of items committed by an earlier call whose own fsync
+    // failed are durable when it returns ok.
+    util::Status sync();
     // Upgrades the previous layout, removes leftovers; returns how many items are waiting.
     util::Result<std::size_t> recover();
 

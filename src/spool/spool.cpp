@@ -271,7 +271,14 @@ util::Result<Envelope> Spool::read_envelope(const std::string& id) const {
 
 util::Result<std::string> Spool::read_message(const std::string& id, std::size_t limit) const {
     if (!is_valid_id(id)) return util::Error::permanent("invalid spool id");
-    return posix::read_file((incoming_dir() / (id + ".msg")).string(), limit);
+    auto text = posix::read_file((incoming_dir() / (id + ".msg")).string(), limit);
+    std::error_code ec;
+    if (!text && !fs::exists(incoming_dir() / (id + ".msg"), ec) && !ec &&
+        fs::exists(corrupt_dir() / (id + ".msg"), ec))
+        return util::Error::permanent(
+            "its message is in corrupt/ already: a quarantine was "
+            "interrupted after moving it");
+    return text;
 }
 
 util::Status Spool::remove_incoming(const std::vector<std::string>& ids) {
@@ -288,7 +295,10 @@ util::Status Spool::remove_incoming(const std::vector<std::string>& ids) {
 }
 
 util::Status Spool::quarantine(const std::string& id, const std::string& reason) {
-    if (auto st = move_to_corrupt(id, reason, true); !st) return st;
+    // After an interrupted quarantine (see read_message) only the .env is left to move.
+    std::error_code ec;
+    const bool has_msg = fs::exists(incoming_dir() / (id + ".msg"), ec) || ec;
+    if (auto st = move_to_corrupt(id, reason, has_msg); !st) return st;
     if (auto st = posix::fsync_dir(corrupt_dir().string()); !st) return st;
     return posix::fsync_dir(incoming_dir().string());
 }

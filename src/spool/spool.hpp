@@ -58,6 +58,8 @@ public:
 
     // A committed message of incoming/: its envelope and bytes (at most `limit` octets).
     util::Result<Envelope> read_envelope(const std::string& id) const;
+    // A permanent error when the .msg is gone to corrupt/ while its .env is still here: a
+    // quarantine stopped between its two renames (a disk fault), which quarantine() finishes.
     util::Result<std::string> read_message(const std::string& id, std::size_t limit) const;
     // Done with them (their successors are durable elsewhere): each .env (commit marker) goes
     // first, then its .msg, then incoming/ is fsynced once for all. Already gone is fine.
@@ -70,7 +72,8 @@ public:
     // marker) renamed back, incoming/ fsynced, then the .reason removed. The processor's next
     // rescan takes it.
     util::Status requeue(const std::string& id);
-    // Moves a message the processor could not handle to corrupt/ beside <id>.reason.
+    // Moves a message the processor could not handle to corrupt/ beside <id>.reason (the .env
+    // alone when its .msg went there already).
     util::Status quarantine(const std::string& id, const std::string& reason);
 
     const std::filesystem::path& root() const { return root_; }

@@ -1,5 +1,5 @@
 // Classification (vectors section I): one table row per rule, the order between rules, the
-// real bounces of ../shared/corpus/bounces, and human mail from real clients.
+// real bounces of tests/corpus/bounces, and human mail from real clients.
 #include "mail/classify.hpp"
 
 #include <gtest/gtest.h>

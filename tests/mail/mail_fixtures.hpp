@@ -15,9 +15,9 @@ inline std::string source_path(std::string_view relative) {
     return std::string(REFERENT_SOURCE_DIR) + "/" + std::string(relative);
 }
 
-// Real bounces from many MTAs (BSD-2-Clause, see its LICENSE), next to the repository.
+// Real bounces from many MTAs (sisimai's set, BSD-2-Clause, see the LICENSE beside them).
 inline std::string bounce_corpus_dir() {
-    return source_path("../shared/corpus/bounces");
+    return source_path("tests/corpus/bounces");
 }
 
 inline std::string read_file(const std::string& path) {

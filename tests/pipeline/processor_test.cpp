@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <thread>
 
 #include "cases/sql_case_store.hpp"
@@ -231,6 +232,49 @@ TEST_F(ProcessorTest, MessageLeftForLaterIsRetriedUnderSteadyLoad) {
     processor_->stop();
     EXPECT_FALSE(in_incoming(left)) << "still waiting after " << fed << " newer messages";
     EXPECT_GT(fed, 5);
+}
+
+// A quarantine interrupted by a disk fault between its renames left the .msg in corrupt/ and
+// the .env in incoming/: the next try finishes the move, rather than retrying for good.
+TEST_F(ProcessorTest, AnInterruptedQuarantineIsFinished) {
+    const std::string id = put(citizen_mail, "urbanisme@mairie.example.fr");
+    const auto in = spool_->incoming_dir() / id, out = spool_->corrupt_dir() / id;
+    test::write_bytes(out.string() + ".reason", "no configured service for a recipient\n");
+    std::filesystem::rename(in.string() + ".msg", out.string() + ".msg");
+    EXPECT_EQ(processor_->process(id), Result::quarantined);
+    EXPECT_TRUE(spool_->incoming_ids().empty());
+    EXPECT_TRUE(std::filesystem::exists(out.string() + ".env"));
+    EXPECT_EQ(test::read_bytes(out.string() + ".msg"), citizen_mail);
+    EXPECT_NE(test::read_bytes(out.string() + ".reason").find("no configured service"),
+              std::string::npos);
+}
+
+// A worker reads and parses a whole batch before deciding it: the batch stops at about one
+// maximal message of input (limits.max_message_size), however many are waiting.
+TEST_F(ProcessorTest, ABatchHoldsAboutOneMaximalMessageOfInput) {
+    auto run_all = [&](std::size_t count, std::size_t body_size) {
+        ProcessorDeps d = processor_->deps();
+        processor_.reset();
+        processor_ = std::make_unique<Processor>(d);
+        for (std::size_t i = 0; i < count; ++i) {
+            std::string body;
+            while (body.size() < body_size) body += std::string(98, 'x') + "\r\n";
+            put("From: C" + std::to_string(i) + " <c" + std::to_string(i) +
+                    "@example.org>\r\nSubject: Dossier\r\n\r\n" + body,
+                "etat-civil@mairie.example.fr");
+        }
+        const std::uint64_t before = processor_->stats().batches;
+        processor_->start(1);
+        for (int i = 0; i < 3000 && processor_->stats().processed < count; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        processor_->stop();
+        EXPECT_EQ(processor_->stats().processed, count);
+        EXPECT_TRUE(spool_->incoming_ids().empty());
+        return processor_->stats().batches - before;
+    };
+    config_->gateway.limits.max_message_size = 100'000;
+    EXPECT_EQ(run_all(4, 40'000), 2u);  // two of 40 % fit in a batch, a third does not
+    EXPECT_EQ(run_all(4, 1'000), 1u);   // small ones share one batch
 }
 
 }  // namespace
