@@ -8,10 +8,12 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <yaml-cpp/eventhandler.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <sstream>
 
 #include "config/cat.hpp"
 #include "config/units.hpp"
@@ -236,12 +238,77 @@ bool has_raw_nul(Reporter& r, const std::string& yaml) {
     return true;
 }
 
+// The start of each document and of its root node, from yaml-cpp's event parser (no tree).
+class DocumentMarks : public YAML::EventHandler {
+public:
+    struct Document {
+        YAML::Mark start;
+        std::optional<YAML::Mark> root;
+    };
+    std::vector<Document> documents;
+
+    void OnDocumentStart(const YAML::Mark& mark) override { documents.push_back({mark, {}}); }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  const std::string&) override {
+        node(mark);
+    }
+    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {
+        node(mark);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {
+        node(mark);
+    }
+    void OnMapEnd() override {}
+
+private:
+    void node(const YAML::Mark& mark) {
+        if (!documents.empty() && !documents.back().root) documents.back().root = mark;
+    }
+};
+
+// yaml-cpp 0.7 can stall on a token that no rule consumes, such as a ',' outside [ ] and { }
+// (yaml-cpp issue #1040): each call then reports an empty document at the same place, and
+// YAML::LoadAll collects them until memory runs out. So the documents are counted with the
+// event parser, never more than kDocumentsRead of them: enough to see a second document and
+// whether it is a stall (two documents starting at the same octet).
+constexpr std::size_t kDocumentsRead = 3;
+
+// Reports a second document (the first is still read and checked); returns false, after
+// reporting, when the parser stalls: then nothing more can be read.
+bool parses_as_one_document(Reporter& r, const std::string& yaml) {
+    std::istringstream in(yaml);
+    YAML::Parser parser(in);
+    DocumentMarks marks;
+    while (marks.documents.size() < kDocumentsRead && parser.HandleNextDocument(marks)) {
+    }
+    const auto& docs = marks.documents;
+    for (std::size_t i = 1; i < docs.size(); ++i) {
+        if (docs[i].start.pos != docs[i - 1].start.pos) continue;
+        const auto at = static_cast<std::size_t>(docs[i].start.pos);
+        const char c = at < yaml.size() ? yaml[at] : '\0';
+        const bool printable = c > ' ' && c < 0x7f;
+        r.error(pos_of_mark(docs[i].start), "",
+                cat("YAML syntax error: unexpected ",
+                    printable ? quoted(std::string_view(&c, 1)) : std::string("token"),
+                    c == ',' ? " outside [ ] or { }" : ""));
+        return false;
+    }
+    if (docs.size() > 1)
+        r.error(pos_of_mark(docs[1].root.value_or(docs[1].start)), "",
+                "only one YAML document is allowed");
+    return true;
+}
+
 void parse(Reporter& r, const std::string& yaml, Config& c) {
     if (has_raw_nul(r, yaml)) return;
-    const std::vector<YAML::Node> documents = YAML::LoadAll(yaml);
-    if (documents.size() > 1)
-        r.error(pos_of_mark(documents[1].Mark()), "", "only one YAML document is allowed");
-    const YAML::Node root = documents.empty() ? YAML::Node() : documents[0];
+    if (!parses_as_one_document(r, yaml)) return;
+    const YAML::Node root = YAML::Load(yaml);
     if (root.IsNull()) return r.error(Pos{1, 1}, "", "the configuration is empty");
     if (!root.IsMap())
         return r.error(pos_of_mark(root.Mark()), "", "the top level must be a mapping");

@@ -80,12 +80,16 @@ private:
         }
     }
 
+    // "[" dtext... "]": printable ASCII but "[", "]" and "\\", or UTF-8 (RFC 6532). Neither the
+    // folding whitespace nor the quoted-pairs of the obsolete grammar: a control octet or a space
+    // in an address would reach the headers and commands it is written into.
     bool domain_literal(std::string& out) {
+        out.push_back(s_[i_++]);
         while (!at_end()) {
-            char c = s_[i_++];
-            out.push_back(c);
-            if (c == ']') return true;
-            if (c == '\\' || (c == '[' && out.size() > 1) || c == '\0') return false;
+            const auto c = static_cast<unsigned char>(s_[i_++]);
+            out.push_back(static_cast<char>(c));
+            if (c == ']') return out.size() > 2;
+            if (c < 33 || c == 127 || c == '[' || c == '\\') return false;
         }
         return false;
     }

@@ -5,9 +5,10 @@
 // the grammar allows them. It refuses rather than guesses: lists, groups, a missing or second
 // angle address, stray brackets or parentheses, text after the address (vectors F2:
 // `alice@example.org)<bob@example.com>`, `alice@example.org<<bob@example.com>`), CR, LF and
-// NUL. Tolerated, because real mail has them: UTF-8 in atoms (RFC 6532), unquoted dots in
-// display names and local parts (obs-phrase, obs-local-part: "J. Doe", "a..b@" from some
-// carriers), RFC 2047 words in the display name (returned undecoded: the caller decodes).
+// NUL, and a domain literal holding anything but dtext (no space, no control octet).
+// Tolerated, because real mail has them: UTF-8 in atoms (RFC 6532), unquoted dots in display
+// names and local parts (obs-phrase, obs-local-part: "J. Doe", "a..b@" from some carriers),
+// RFC 2047 words in the display name (returned undecoded: the caller decodes).
 // Returns the raw display name (quotes removed, words joined by one space) and the addr-spec.
 // Pure function, thread-safe.
 #pragma once

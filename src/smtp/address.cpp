@@ -139,12 +139,27 @@ bool valid_address_literal(std::string_view d) {
     return ::inet_pton(AF_INET, inner.c_str(), buf) == 1;
 }
 
-// Skips a source route "@a,@b:" (obsolete, accepted and ignored).
-std::size_t skip_source_route(std::string_view s) {
+// Skips a source route "@a,@b:" (obsolete, accepted and ignored, RFC 5321 §4.1.1.3): each hop
+// must still be a domain or an address literal, so that nothing unchecked (a control octet, a
+// space, a '>') hides in the part that is ignored. Returns its length, 0 when there is none,
+// npos when it is malformed.
+std::size_t skip_source_route(std::string_view s, bool utf8) {
+    constexpr auto npos = std::string_view::npos;
     if (s.empty() || s.front() != '@') return 0;
-    std::size_t colon = s.find(':');
-    if (colon == std::string_view::npos) return std::string_view::npos;
-    return colon + 1;
+    std::size_t i = 0;
+    for (;;) {
+        if (i >= s.size() || s[i] != '@') return npos;
+        const bool literal = i + 1 < s.size() && s[i + 1] == '[';
+        const std::size_t end = literal ? s.find(']', i + 1) + 1 : s.find_first_of(",:", i + 1);
+        if (end == npos || end == 0 || end >= s.size() || (s[end] != ',' && s[end] != ':'))
+            return npos;
+        const std::string_view hop = s.substr(i + 1, end - i - 1);
+        if (hop.empty() || hop.size() > max_domain) return npos;
+        if (has_non_ascii(hop) && (!utf8 || !valid_utf8(hop))) return npos;
+        if (!(literal ? valid_address_literal(hop) : valid_domain_name(hop, utf8))) return npos;
+        if (s[end] == ':') return end + 1;
+        i = end + 1;
+    }
 }
 
 // Scans the local part starting at s[0]; returns its length or npos.
@@ -199,7 +214,7 @@ ParsedPath parse_path(std::string_view text, bool allow_null, bool utf8) {
         r.consumed = 2;
         return r;
     }
-    std::size_t route = skip_source_route(rest);
+    std::size_t route = skip_source_route(rest, utf8);
     if (route == std::string_view::npos) return fail(AddressProblem::syntax, "bad source route");
     rest.remove_prefix(route);
 

@@ -5,8 +5,9 @@
 // the reason for refusal.
 // Accepted: dot-atom and quoted-string local parts (≤ 64 octets), domains of letter-digit-hyphen
 // labels (each ≤ 63, total ≤ 255) or address literals [IPv4] / [IPv6:...]; a source route
-// "<@a,@b:x@y>" is accepted and ignored (RFC 5321 §4.1.1.3). Non-ASCII octets are accepted only
-// when `utf8` is set (the transaction declared SMTPUTF8), and must then be valid UTF-8.
+// "<@a,@b:x@y>" is accepted and ignored (RFC 5321 §4.1.1.3), each hop still checked as a domain.
+// Non-ASCII octets are accepted only when `utf8` is set (the transaction declared SMTPUTF8), and
+// must then be valid UTF-8.
 // "<>" is accepted only when `allow_null`. Control characters (including CR, LF, NUL) are never
 // accepted. Pure, thread-safe.
 #pragma once

@@ -31,6 +31,15 @@ TEST(Mailbox, Table) {
         {"Hélène <hélène@exemple.fr>", true, "Hélène", "hélène", "exemple.fr"},
         {"\"john doe\"@example.org", true, "", "\"john doe\"", "example.org"},
         {"user@[192.0.2.1]", true, "", "user", "[192.0.2.1]"},
+        {"user@[IPv6:2001:db8::1]", true, "", "user", "[IPv6:2001:db8::1]"},
+        // Found by address_fuzz: control octets and spaces inside the brackets reached the
+        // address unchecked.
+        {"user@[IPv\x06oa.x]", false, "", "", ""},
+        {"user@[192.0.2.1\x7f]", false, "", "", ""},
+        {"user@[ 192.0.2.1 ]", false, "", "", ""},
+        {"user@[192.0.2.1\t]", false, "", "", ""},
+        {"user@[a\\]]", false, "", "", ""},
+        {"user@[]", false, "", "", ""},
         {"foo.@docomo.ne.jp", true, "", "foo.", "docomo.ne.jp"},
         {"Jeanne<jeanne@example.org>", true, "Jeanne", "jeanne", "example.org"},
         // Vectors F2 and other forms that must not be guessed.

@@ -21,6 +21,20 @@ TEST(Address, Table) {
         {"<\"quoted local\"@example.org>", true, "\"quoted local\"", "example.org"},
         {"<\"a>b\"@example.org>", true, "\"a>b\"", "example.org"},
         {"<@relay.example,@other.example:user@example.org>", true, "user", "example.org"},
+        {"<@[192.0.2.1]:user@example.org>", true, "user", "example.org"},
+        {"<@[IPv6:2001:db8::1],@relay.example:user@example.org>", true, "user", "example.org"},
+        // A source route is ignored but still checked (found by address_fuzz: control octets
+        // and spaces passed through it).
+        {"<@relay\r\n:user@example.org>", false, "", ""},
+        {"<@relay example:user@example.org>", false, "", ""},
+        {"<@relay\x7f:user@example.org>", false, "", ""},
+        {"<@:user@example.org>", false, "", ""},
+        {"<@relay.example,other.example:user@example.org>", false, "", ""},
+        {"<@relay.example,:user@example.org>", false, "", ""},
+        {"<@relay.example> SIZE=1:user@example.org>", false, "", ""},
+        {"<@[192.0.2.1:user@example.org>", false, "", ""},
+        {"<@[192.0.2.1]user@example.org>", false, "", ""},
+        {"<@-relay:user@example.org>", false, "", ""},
         {"<user@[192.0.2.1]>", true, "user", "[192.0.2.1]"},
         {"<user@[IPv6:2001:db8::1]>", true, "user", "[IPv6:2001:db8::1]"},
         {"<user@[300.0.0.1]>", false, "", ""},
@@ -97,4 +111,17 @@ TEST(Address, LiteralOctetsAreCheckedBeforeInetPton) {
     EXPECT_FALSE(parse_path(std::string("<a@[1.2.3.4\0junk]>", 19), false, false).ok);
     EXPECT_FALSE(parse_path("<a@[1.2.3.4 x]>", false, false).ok);
     EXPECT_TRUE(parse_path("<a@[IPv6:2001:DB8::1]>", false, false).ok);
+}
+
+TEST(Address, SourceRouteIsChecked) {
+    // address_fuzz's input: NUL and other octets inside the (ignored) source route.
+    const std::string route(
+        "<@relare,\x8f\xd9\x06\x00"
+        "0`\x00\x00mx:pleauser@example.org>",
+        41);
+    EXPECT_FALSE(parse_path(route, true, true).ok);
+    EXPECT_FALSE(parse_path(route, true, false).ok);
+    EXPECT_TRUE(parse_path("<@r\xc3\xa9lais.example:a@example.org>", false, true).ok);
+    EXPECT_FALSE(parse_path("<@r\xc3\xa9lais.example:a@example.org>", false, false).ok);
+    EXPECT_FALSE(parse_path("<@r\xc3lais.example:a@example.org>", false, true).ok);
 }
