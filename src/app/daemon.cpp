@@ -1,6 +1,9 @@
 #include "app/daemon.hpp"
 
+#include <sys/stat.h>
+
 #include <csignal>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -157,6 +160,26 @@ util::LogLevel log_level(config::LogLevelName n) {
     return util::LogLevel::info;
 }
 
+// An SQLite store on the spool's file system needs no fsync of its own at each commit: the
+// spool's covering flushes (spool.hpp: syncfs, then a directory fsync) write its log too, and
+// the processor and the relay wait for one before they remove what a commit stands for
+// (sql::Durability::caller). Elsewhere, or on PostgreSQL, each commit is durable by itself.
+bool store_on_spool_fs(const config::Config& config) {
+    if (config.store.postgresql || !config.store.sqlite || *config.store.sqlite == ":memory:")
+        return false;
+    const std::filesystem::path db = *config.store.sqlite;
+    struct stat spool_st {
+    }, db_st{};
+    if (::stat(config.gateway.spool.c_str(), &spool_st) != 0) return false;
+    // The file itself when it exists (a symbolic link is followed, as SQLite does), else the
+    // directory it will be created in.
+    if (::stat(db.c_str(), &db_st) != 0) {
+        const std::filesystem::path dir = db.has_parent_path() ? db.parent_path() : ".";
+        if (::stat(dir.c_str(), &db_st) != 0) return false;
+    }
+    return spool_st.st_dev == db_st.st_dev;
+}
+
 int environment_failure(const util::Error& e) {
     util::log_error("referentd", e.message);
     return 1;
@@ -189,12 +212,18 @@ int run_daemon(const config::Config& config) {
     if (!spool) return environment_failure(spool.error());
     // The case store opens (and migrates) at start, so a wrong path, an unreachable PostgreSQL
     // or a schema newer than this binary stops the daemon before it accepts any mail.
-    auto store = cases::open_case_store(std::make_shared<const config::Config>(config), clock);
+    const bool flushed_by_spool = store_on_spool_fs(config);
+    auto store = cases::open_case_store(
+        std::make_shared<const config::Config>(config), clock,
+        flushed_by_spool ? cases::sql::Durability::caller : cases::sql::Durability::full);
     if (!store) return environment_failure(store.error());
     util::log_info("referentd",
                    config.store.postgresql
                        ? std::string("store: postgresql")
-                       : util::cat("store: sqlite ", config.store.sqlite.value_or("")));
+                       : util::cat("store: sqlite ", config.store.sqlite.value_or(""),
+                                   flushed_by_spool ? " (on the spool's file system: its commits "
+                                                      "are flushed with the spool's)"
+                                                    : ""));
 
     // Outgoing: due items leave through the configured transport, one per relay worker.
     relay::QueueDeps q;
@@ -211,6 +240,7 @@ int run_daemon(const config::Config& config) {
     q.on_results = [&report](const std::vector<relay::Settled>& done) {
         return report ? report(done) : util::Status{};
     };
+    q.results_flushed_by_spool = flushed_by_spool;
     relay::QueueRunner runner(std::move(q));
 
     // Incoming: each committed message goes through the processor.
@@ -223,6 +253,7 @@ int run_daemon(const config::Config& config) {
     p.templates = &*templates;
     p.clock = &clock;
     p.on_outgoing = [&runner](const std::vector<std::string>& ids) { runner.add(ids); };
+    p.store_flushed_by_spool = flushed_by_spool;
     pipeline::Processor processor(p);  // p stays: the scheduler's deps
     report = [&processor](const std::vector<relay::Settled>& done) {
         std::vector<pipeline::Processor::DeliveryReport> reports;

@@ -6,10 +6,12 @@
 namespace referent::cases {
 
 util::Result<std::unique_ptr<CaseStore>> open_case_store(
-    std::shared_ptr<const config::Config> config, const util::Clock& clock) {
+    std::shared_ptr<const config::Config> config, const util::Clock& clock,
+    sql::Durability durability) {
     util::Result<std::unique_ptr<sql::Db>> db =
-        config->store.postgresql ? sql::open_postgresql(*config->store.postgresql)
-                                 : sql::open_sqlite(config->store.sqlite.value_or(":memory:"));
+        config->store.postgresql
+            ? sql::open_postgresql(*config->store.postgresql)
+            : sql::open_sqlite(config->store.sqlite.value_or(":memory:"), 5000, durability);
     if (!db) return db.error();
     auto store = SqlCaseStore::open(std::move(db).value(), std::move(config), clock);
     if (!store) return store.error();

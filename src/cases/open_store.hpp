@@ -9,12 +9,15 @@
 #include <memory>
 
 #include "cases/case_store.hpp"
+#include "cases/sql.hpp"
 #include "config/config.hpp"
 #include "util/clock.hpp"
 
 namespace referent::cases {
 
+// `durability`: of an SQLite store's commits (sql.hpp); PostgreSQL's are its own.
 util::Result<std::unique_ptr<CaseStore>> open_case_store(
-    std::shared_ptr<const config::Config> config, const util::Clock& clock);
+    std::shared_ptr<const config::Config> config, const util::Clock& clock,
+    sql::Durability durability = sql::Durability::full);
 
 }  // namespace referent::cases

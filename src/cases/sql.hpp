@@ -50,9 +50,16 @@ public:
     virtual bool in_transaction() const = 0;
 };
 
-// SQLite file (created when missing; its directory must exist), WAL, synchronous=FULL,
-// foreign keys on, busy timeout `busy_ms`. ":memory:" for a private in-memory database.
-util::Result<std::unique_ptr<Db>> open_sqlite(const std::string& path, int busy_ms = 5000);
+// SQLite file (created when missing; its directory must exist), WAL, foreign keys on, busy
+// timeout `busy_ms`. ":memory:" for a private in-memory database. Durability of a commit:
+//   full    synchronous=FULL: the log is fsynced at every COMMIT (on disk when it returns);
+//   caller  synchronous=NORMAL: COMMIT only writes the log; it is on disk after the caller's
+//           next flush of the file system (referentd: when the database lives on the spool's
+//           file system, the spool's covering flush, spool.hpp, comes before any input or item
+//           that depends on the commit is removed). Never for a database nobody else flushes.
+enum class Durability { full, caller };
+util::Result<std::unique_ptr<Db>> open_sqlite(const std::string& path, int busy_ms = 5000,
+                                              Durability durability = Durability::full);
 // libpq connection string ("host=… port=… dbname=… user=…").
 util::Result<std::unique_ptr<Db>> open_postgresql(const std::string& conninfo);
 

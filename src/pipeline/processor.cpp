@@ -13,6 +13,9 @@ namespace referent::pipeline {
 
 namespace {
 
+// How long a batch waits for another stage's covering flush (Outgoing::CommitOptions).
+constexpr std::chrono::milliseconds share_wait{50};
+
 // The enhanced status code of an SMTP reply ("550 5.1.1 …" → "5.1.1"), else "5.0.0".
 std::string status_of(std::string_view reply) {
     if (reply.size() >= 9 && reply[3] == ' ' && reply[5] == '.' &&
@@ -126,7 +129,14 @@ void Processor::finish(std::vector<Work>& batch) {
     for (Work& w : batch)
         if (w.result == Result::done)
             for (auto& m : w.items) all.push_back(std::move(m));
-    if (util::Status st = outgoing_.commit(all); !st) {
+    // Under load the spool writer makes a covering flush every few tens of milliseconds: the
+    // batch shares them rather than flushing itself (spool.hpp), and grows meanwhile.
+    // A lone message when nobody else flushes fsyncs its own items (a forward and an
+    // acknowledgement) rather than the file system: unless its store commit waits for the
+    // spool's flush, which only a syncfs gives.
+    const spool::Outgoing::CommitOptions flush{deps_.store_flushed_by_spool, share_wait,
+                                               deps_.store_flushed_by_spool ? 0u : 2u};
+    if (util::Status st = outgoing_.commit(all, flush); !st) {
         // Find the message at fault, each alone (their store records are durable already, so
         // this only writes items again).
         util::log_warning("pipeline", util::cat("batch: ", st.error().message, "; one by one"));
@@ -137,7 +147,7 @@ void Processor::finish(std::vector<Work>& batch) {
             const std::vector<spool::OutgoingMessage> mine(std::make_move_iterator(next),
                                                            std::make_move_iterator(end));
             next = end;
-            if (util::Status one = outgoing_.commit(mine); !one) {
+            if (util::Status one = outgoing_.commit(mine, flush); !one) {
                 w.result = one.error().is_temporary() ? Result::retry_later : Result::quarantined;
                 w.why = one.error().message;
             }
@@ -165,8 +175,11 @@ void Processor::finish(std::vector<Work>& batch) {
         if (w.result == Result::quarantined)
             if (auto q = deps_.spool->quarantine(id, w.why); !q) w.result = Result::retry_later;
     }
-    // Left behind by a crash, an input is only replayed: the store answers with its first outcome.
-    if (auto rm = deps_.spool->remove_incoming(inputs); !rm)
+    // Every input removed here has its items and its store records on disk (the commit above
+    // ended with a covering flush, or the store's commit is durable by itself), so the removal
+    // needs no flush: left behind by a crash or a power cut, an input is only replayed, and the
+    // store answers with its first outcome. The next covering flush makes the removal durable.
+    if (auto rm = deps_.spool->remove_incoming(inputs, false); !rm)
         util::log_warning("pipeline", util::cat("removing processed input: ", rm.error().message));
     if (!ids.empty()) {
         {

@@ -13,10 +13,13 @@
 // Batches (group commit): a worker takes up to gateway.processor_batch queued ids at once. It
 // reads and parses them first, then decides all of them inside one store group (one database
 // commit, each store call a savepoint), commits all their items to outgoing/ at once (one
-// syncfs), and only then removes the inputs: two flushes for the batch instead of several per
-// message. The batch is only what is waiting: an idle gateway handles a lone message at once;
-// and it stops at gateway.limits.max_message_size octets of input (one message at least), so a
-// worker holds about one maximal message at a time whatever the batch size.
+// syncfs and one fsync of outgoing/: a covering flush, spool.hpp, which also makes the store's
+// commit durable when it waits for one, ProcessorDeps::store_flushed_by_spool), and only then
+// removes the inputs, without a flush of their own (a removal lost in a crash replays the
+// message, which the store answers with its first outcome): two flushes for the batch. The batch
+// is only what is waiting: an idle gateway handles a lone message at once; and it stops at
+// gateway.limits.max_message_size octets of input (one message at least), so a worker holds
+// about one maximal message at a time whatever the batch size.
 // A failed group commit leaves every message of the batch for later; a failed outgoing/ commit
 // is retried message by message, so one bad message cannot hold the others back.
 // Threads: start() runs `workers` threads fed by enqueue() (the spool writer calls it after each
@@ -57,6 +60,10 @@ struct ProcessorDeps {
     const mail::TemplateSet* templates = nullptr;
     const util::Clock* clock = nullptr;
     std::function<void(const std::vector<std::string>&)> on_outgoing;
+    // The store's commits are on disk only after a covering flush of the spool (SQLite with
+    // sql::Durability::caller, on the spool's file system): every batch then ends with one,
+    // also when it wrote no new item, before its inputs are removed.
+    bool store_flushed_by_spool = false;
     // Counters and histograms (referent_messages_processed_total, referent_processing_seconds,
     // referent_delivery_failures_total); null: a private registry nobody reads.
     util::Registry* metrics = nullptr;

@@ -14,6 +14,10 @@ namespace {
 constexpr auto max_nap = std::chrono::seconds(1);
 // How often outgoing/ is listed for items committed by another process (referentctl).
 constexpr auto rescan_every = std::chrono::seconds(5);
+// How long settled items wait for another stage's covering flush before the settling thread
+// makes one of its own (QueueDeps::results_flushed_by_spool). Under load the spool writer
+// flushes far more often; an idle gateway only keeps its delivered items this much longer.
+constexpr auto settle_wait = std::chrono::milliseconds(100);
 
 }  // namespace
 
@@ -195,9 +199,21 @@ bool QueueRunner::settle(std::vector<Settled>& batch) {
                                         " items not recorded, kept: ", st.error().message));
             return false;
         }
+    if (deps_.results_flushed_by_spool) {
+        // The ticket is taken after the records were written: a flush begun later covers them.
+        const std::uint64_t ticket = deps_.spool->flush_ticket();
+        if (!deps_.spool->wait_flushed(ticket, settle_wait))
+            if (util::Status st = deps_.spool->flush(); !st) {
+                util::log_warning("relay",
+                                  util::cat("results of ", std::to_string(batch.size()),
+                                            " items not flushed, kept: ", st.error().message));
+                return false;  // reported again: the records are idempotent
+            }
+    }
     std::vector<std::string> ids;
     for (const Settled& s : batch) ids.push_back(s.item.id);
-    if (auto st = outgoing_.remove(ids); !st)
+    // No flush: see queue_runner.hpp (a lost removal is a duplicate delivery, never a loss).
+    if (auto st = outgoing_.remove(ids, false); !st)
         util::log_warning("relay", util::cat("removing delivered items: ", st.error().message));
     std::lock_guard lock(mu_);
     for (const Settled& s : batch) {

@@ -6,9 +6,15 @@
 // at once. One item is in one worker's hands at a time. After each attempt:
 //  - delivered or permanent (final): the item waits to be settled. The settling thread takes
 //    every final result waiting, reports them in one call of on_results (the store records
-//    them in one transaction), then removes their items with one fsync of outgoing/: under
-//    load that is two flushes for many deliveries, not two per delivery. When on_results
-//    fails (the store is down) the items stay, and are reported again a second later;
+//    them in one transaction), then removes their items without a flush: a removal lost in a
+//    crash or a power cut only delivers the item again (a duplicate, never a loss; the record
+//    is idempotent), and the next covering flush (spool.hpp) makes it durable. When the
+//    records themselves wait for a covering flush (results_flushed_by_spool), the items go
+//    only after one has ended that began after the records were written: the next one of the
+//    spool writer or the processor (under load, some tens of milliseconds: no flush of the
+//    relay's own), or, when none comes within settle_wait, one of its own. So a removal never
+//    outlives its record: a delivery failure is never forgotten. When on_results fails (the
+//    store is down) the items stay, and are reported again a second later;
 //  - temporary: the item's attempts, next attempt (retry.hpp: relay.retry with jitter) and last
 //    error are written back durably and reported (final = false); past max_queue_lifetime it
 //    is final, as permanent.
@@ -54,6 +60,9 @@ struct QueueDeps {
     std::function<util::Result<std::unique_ptr<Transport>>()> make_transport;
     // Records the results (in one store transaction); an error keeps final items for later.
     std::function<util::Status(const std::vector<Settled>&)> on_results;
+    // on_results' records are on disk only after a covering flush of the spool (SQLite with
+    // sql::Durability::caller): settled items are then removed only after one.
+    bool results_flushed_by_spool = false;
     // referent_deliveries_total and referent_delivery_delay_seconds; null: a private registry.
     util::Registry* metrics = nullptr;
 };

@@ -68,6 +68,23 @@ util::Status write_tmp(const std::string& path, std::string_view head, std::stri
     return fd->close(path);
 }
 
+// A new item under tmp/, in a recycled file when there is one (Spool::create_file), closed
+// unsynced: the caller flushes the whole batch at once.
+util::Status write_item(Spool& spool, const std::string& path, std::string_view head,
+                        std::string_view body, bool sync) {
+    bool recycled = false;
+    auto fd = spool.create_file(path, file_mode, recycled, false);
+    if (!fd) return fd.error();
+    if (auto st = posix::write_all(fd->get(), head, path); !st) return st;
+    if (auto st = posix::write_all(fd->get(), body, path); !st) return st;
+    if (recycled)
+        if (auto st = posix::truncate_fd(fd->get(), head.size() + body.size(), path); !st)
+            return st;
+    if (sync)
+        if (auto st = posix::fsync_fd(fd->get(), path); !st) return st;
+    return fd->close(path);
+}
+
 // Applies the "key: value" lines of `text` to `i`, up to its end or an empty line. `retry_only`:
 // the keys of the retry state and nothing else (a .retry cannot change where an item goes).
 util::Status apply_lines(std::string_view text, OutgoingItem& i, bool retry_only) {
@@ -167,7 +184,7 @@ util::Result<OutgoingItem> parse_outgoing(std::string_view text) {
     return parse_header(text, magic);
 }
 
-util::Status Outgoing::commit(const std::vector<OutgoingMessage>& messages) {
+util::Status Outgoing::commit(const std::vector<OutgoingMessage>& messages, CommitOptions options) {
     const fs::path tmp = spool_.tmp_dir(), out = spool_.outgoing_dir();
     std::vector<std::pair<const OutgoingMessage*, std::string>> fresh;  // with its header
     for (const OutgoingMessage& m : messages) {
@@ -178,16 +195,32 @@ util::Status Outgoing::commit(const std::vector<OutgoingMessage>& messages) {
             return util::Error::permanent(util::cat("outgoing item ", i.id, ": bad value"));
         if (!fs::exists(path_of(out, i.id, ".item"))) fresh.emplace_back(&m, std::move(head));
     }
-    // Items there already may come from a call whose fsync of outgoing/ failed after their
-    // renames (the processor commits a failed batch again one message at a time): their names
-    // are made durable before this returns ok.
-    if (fresh.empty()) return messages.empty() ? util::Status{} : sync();
+    // Another stage's covering flush begun after this point makes what we wrote before durable.
+    auto shared = [&] {
+        const std::uint64_t ticket = spool_.flush_ticket();
+        return options.share_wait.count() > 0 && spool_.wait_flushed(ticket, options.share_wait);
+    };
+    if (fresh.empty()) {
+        if (messages.empty() && !options.flush_always) return {};
+        if (shared()) return {};
+        // Items there already may come from a call whose fsync of outgoing/ failed after their
+        // renames (the processor commits a failed batch again one message at a time): their
+        // names are made durable before this returns ok.
+        return options.flush_always ? spool_.flush() : sync();
+    }
     // Every file of the batch is written, then made durable by one syncfs of the spool's file
-    // system (as SpoolWriter does for incoming/): two flushes per batch, not two per item.
+    // system (as SpoolWriter does for incoming/), or by another stage's covering flush: two
+    // flushes per batch at most, not two per item. The syncfs and the fsync of outgoing/ after
+    // the renames are a covering flush (spool.hpp).
+    const bool each =
+        fresh.size() <= options.fsync_each_up_to && !spool_.flushed_lately(options.share_wait);
     for (const auto& [m, head] : fresh)
-        if (auto st = write_tmp(path_of(tmp, m->item.id, ".item"), head, m->bytes, false); !st)
+        if (auto st = write_item(spool_, path_of(tmp, m->item.id, ".item"), head, m->bytes, each);
+            !st)
             return st;
-    {
+    std::uint64_t own = 0;
+    if (!each && !shared()) {
+        own = spool_.begin_flush();
         auto dir = posix::open_dir(tmp.string());
         if (!dir) return dir.error();
         if (auto st = posix::syncfs_fd(dir->get(), tmp.string()); !st) return st;
@@ -197,7 +230,12 @@ util::Status Outgoing::commit(const std::vector<OutgoingMessage>& messages) {
         if (auto st = posix::rename_file(path_of(tmp, id, ".item"), path_of(out, id, ".item")); !st)
             return st;
     }
-    return posix::fsync_dir(out.string());
+    // The renames: an fsync of outgoing/ (directory blocks and a cache flush after them), or
+    // another stage's covering flush begun after them.
+    if (shared()) return {};
+    if (auto st = posix::fsync_dir(out.string()); !st) return st;
+    if (own != 0) spool_.end_flush(own);
+    return {};
 }
 
 std::vector<std::string> Outgoing::ids() const {
@@ -252,16 +290,16 @@ util::Status Outgoing::sync() {
     return posix::fsync_dir(spool_.outgoing_dir().string());
 }
 
-util::Status Outgoing::remove(const std::vector<std::string>& ids) {
+util::Status Outgoing::remove(const std::vector<std::string>& ids, bool sync_dir) {
     util::Status first_error;  // one stuck item does not keep the others
     for (const std::string& id : ids) {
         // The .item first: a crash between the two leaves a stray .retry, which recover() drops,
         // never an item whose retry state went back to the header's.
-        util::Status st = posix::unlink_file(path_of(spool_.outgoing_dir(), id, ".item"));
+        util::Status st = spool_.retire_file(path_of(spool_.outgoing_dir(), id, ".item"));
         if (st) st = posix::unlink_file(path_of(spool_.outgoing_dir(), id, ".retry"));
         if (!st && first_error) first_error = st;
     }
-    if (ids.empty()) return first_error;
+    if (ids.empty() || !sync_dir) return first_error;
     if (auto st = posix::fsync_dir(spool_.outgoing_dir().string()); !st) return st;
     return first_error;
 }

@@ -12,14 +12,14 @@
 // update() keeps the retry state (attempts, next attempt, last error) in a small sidecar
 // <id>.retry (tmp/ + fsync + rename + fsync outgoing/) that item() applies over the header, so a
 // retry never rewrites the body. remove() unlinks each .item (the marker) then its .retry, one
-// fsync of outgoing/ for the batch. recover(), run once at start before any writer: a .retry
-// without its .item is removed; pairs left by the previous layout (<id>.msg + <id>.out,
-// "referent-outgoing 1") are rewritten as one .item (tmp/ + fsync + rename + fsync outgoing/)
-// before the pair is unlinked; a lone .msg (a half commit of that layout) is removed. tmp/
-// leftovers are the Spool's (Spool::recover()). Errors are typed Results: I/O temporary, values
-// that cannot be written or read back permanent. Thread-safety: methods may run concurrently on
-// different ids; one id is handled by one thread at a time (the processor writes it, then one
-// relay worker owns it).
+// fsync of outgoing/ for the batch (or none: the relay's removals of settled items). recover(), run
+// once at start before any writer: a .retry without its .item is removed; pairs left by the
+// previous layout (<id>.msg + <id>.out, "referent-outgoing 1") are rewritten as one .item (tmp/ +
+// fsync + rename + fsync outgoing/) before the pair is unlinked; a lone .msg (a half commit of that
+// layout) is removed. tmp/ leftovers are the Spool's (Spool::recover()). Errors are typed Results:
+// I/O temporary, values that cannot be written or read back permanent. Thread-safety: methods may
+// run concurrently on different ids; one id is handled by one thread at a time (the processor
+// writes it, then one relay worker owns it).
 #pragma once
 
 #include <chrono>
@@ -61,9 +61,24 @@ class Outgoing {
 public:
     explicit Outgoing(Spool& spool) : spool_(spool) {}
 
+    struct CommitOptions {
+        // A covering flush (spool.hpp) even when nothing new is written, for a caller whose
+        // store commit relies on it (SQLite with sql::Durability::caller).
+        bool flush_always = false;
+        // Share the flushes of others: for each of its two steps (the files' bytes before their
+        // renames, then the renames), wait this long for a covering flush begun after the step
+        // instead of flushing; only while others flush (Spool::wait_flushed). 0: never wait.
+        std::chrono::milliseconds share_wait{0};
+        // When nobody else is flushing, a commit of at most this many new items fsyncs each
+        // file rather than the whole file system (a lone message at light load).
+        std::size_t fsync_each_up_to = 0;
+    };
     // Durable when it returns ok; items whose id is already committed are left as they are
-    // (and outgoing/ is synced for them all the same).
-    util::Status commit(const std::vector<OutgoingMessage>& messages);
+    // (and made durable all the same: an earlier call may have failed after their renames).
+    util::Status commit(const std::vector<OutgoingMessage>& messages, CommitOptions options);
+    util::Status commit(const std::vector<OutgoingMessage>& messages) {
+        return commit(messages, CommitOptions{});
+    }
     std::vector<std::string> ids() const;  // sorted
     // The header with the retry state applied; reads at most 64 KiB of the file.
     util::Result<OutgoingItem> item(const std::string& id) const;
@@ -71,9 +86,12 @@ public:
     util::Result<std::string> bytes(const std::string& id, std::size_t limit) const;
     // Records attempts, next_attempt and last_error (the other fields never change).
     util::Status update(const OutgoingItem& item);
-    // Drops the items (.item, then .retry), then one fsync of outgoing/ for all of them. One
-    // that cannot be removed does not keep the others; the first error is returned.
-    util::Status remove(const std::vector<std::string>& ids);
+    // Drops the items (.item, then .retry), then, with `sync_dir`, one fsync of outgoing/ for
+    // all of them. Without it the removal is durable at the next covering flush: a crash or a
+    // power cut before that brings an item back, to be delivered again (a duplicate, as with
+    // Postfix, never a loss). One that cannot be removed does not keep the others; the first
+    // error is returned.
+    util::Status remove(const std::vector<std::string>& ids, bool sync_dir = true);
     util::Status remove(const std::string& id) { return remove(std::vector{id}); }
     // One fsync of outgoing/: the names of items committed by an earlier call whose own fsync
     // failed are durable when it returns ok.

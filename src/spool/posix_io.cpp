@@ -82,6 +82,15 @@ util::Status syncfs_fd(int fd, std::string_view path) {
     return {};
 }
 
+util::Status truncate_fd(int fd, std::uint64_t size, std::string_view path) {
+    int rc = 0;
+    do {
+        rc = ::ftruncate(fd, static_cast<off_t>(size));
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) return sys_error("ftruncate", path, errno);
+    return {};
+}
+
 util::Status fsync_dir(const std::string& path) {
     auto dir = open_dir(path);
     if (!dir) return dir.error();

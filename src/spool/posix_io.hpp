@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -44,6 +45,7 @@ util::Result<Fd> open_dir(const std::string& path);
 // Loops until every byte is written: short writes and EINTR are not errors.
 util::Status write_all(int fd, std::string_view data, std::string_view path);
 util::Status fsync_fd(int fd, std::string_view path);
+util::Status truncate_fd(int fd, std::uint64_t size, std::string_view path);
 // Flushes the whole file system holding `fd`. Since Linux 5.8 it reports any writeback error
 // that happened on that file system since the descriptor was opened or last synced.
 util::Status syncfs_fd(int fd, std::string_view path);

@@ -1,18 +1,22 @@
 #include "spool/spool.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cinttypes>
+#include <condition_variable>
 #include <cstdio>
 #include <map>
+#include <mutex>
 #include <set>
 #include <system_error>
 
 #include "spool/posix_io.hpp"
+#include "util/cat.hpp"
 #include "util/log.hpp"
 
 namespace referent::spool {
@@ -82,14 +86,122 @@ std::string check_committed(const fs::path& env_path, const std::string& id) {
 
 }  // namespace
 
+struct Spool::FlushClock {
+    mutable std::mutex mu;
+    mutable std::condition_variable cv;
+    std::uint64_t begun = 0;  // covering flushes begun, numbered from 1
+    std::uint64_t ended = 0;  // the highest number of those that ended well
+    std::chrono::steady_clock::time_point last_begun{};
+};
+
+struct Spool::Pool {
+    std::mutex mu;
+    std::vector<std::string> files;  // paths under tmp/
+    std::uint64_t next = 0;
+};
+
 Spool::Spool(fs::path root, util::Clock& clock, util::Random& random)
-    : root_(std::move(root)), clock_(&clock), random_(&random) {}
+    : root_(std::move(root)),
+      clock_(&clock),
+      random_(&random),
+      flushes_(std::make_unique<FlushClock>()),
+      pool_(std::make_unique<Pool>()) {}
 
 Spool::Spool(Spool&& other) noexcept
     : root_(std::move(other.root_)),
       clock_(other.clock_),
       random_(other.random_),
-      last_micros_(other.last_micros_.load()) {}
+      last_micros_(other.last_micros_.load()),
+      flushes_(std::move(other.flushes_)),
+      pool_(std::move(other.pool_)) {}
+
+Spool::~Spool() = default;
+
+util::Result<posix::Fd> Spool::create_file(const std::string& path, mode_t mode, bool& recycled,
+                                           bool exclusive) {
+    recycled = false;
+    for (;;) {
+        std::string pooled;
+        {
+            std::lock_guard lock(pool_->mu);
+            if (pool_->files.empty()) break;
+            pooled = std::move(pool_->files.back());
+            pool_->files.pop_back();
+        }
+        // Any failure here only costs the pooled file: a new one is made instead.
+        if (::rename(pooled.c_str(), path.c_str()) != 0) continue;
+        auto fd = posix::open_fd(path, O_WRONLY);
+        if (fd && ::fchmod(fd->get(), mode) == 0) {
+            recycled = true;
+            return fd;
+        }
+        (void)posix::unlink_file(path);
+    }
+    return posix::open_fd(path, O_WRONLY | O_CREAT | (exclusive ? O_EXCL : O_TRUNC), mode);
+}
+
+util::Status Spool::retire_file(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        if (errno == ENOENT) return {};
+        return posix::sys_error("stat", path, errno);
+    }
+    std::string pooled;
+    if (S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) <= max_pooled_size) {
+        std::lock_guard lock(pool_->mu);
+        if (pool_->files.size() < max_pooled)
+            pooled = util::cat(tmp_dir().string(), "/pool-", std::to_string(::getpid()), "-",
+                               std::to_string(pool_->next++));
+    }
+    if (!pooled.empty() && ::rename(path.c_str(), pooled.c_str()) == 0) {
+        std::lock_guard lock(pool_->mu);
+        pool_->files.push_back(std::move(pooled));
+        return {};
+    }
+    return posix::unlink_file(path);
+}
+
+std::uint64_t Spool::flush_ticket() const {
+    std::lock_guard lock(flushes_->mu);
+    return flushes_->begun;
+}
+
+bool Spool::wait_flushed(std::uint64_t ticket, std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(flushes_->mu);
+    if (flushes_->ended > ticket) return true;
+    if (std::chrono::steady_clock::now() - flushes_->last_begun > timeout) return false;
+    // Flush number ticket + 1 and later began after the ticket was taken.
+    return flushes_->cv.wait_for(lock, timeout, [&] { return flushes_->ended > ticket; });
+}
+
+bool Spool::flushed_lately(std::chrono::milliseconds within) const {
+    std::lock_guard lock(flushes_->mu);
+    return flushes_->begun > 0 && std::chrono::steady_clock::now() - flushes_->last_begun <= within;
+}
+
+std::uint64_t Spool::begin_flush() {
+    std::lock_guard lock(flushes_->mu);
+    flushes_->last_begun = std::chrono::steady_clock::now();
+    return ++flushes_->begun;
+}
+
+void Spool::end_flush(std::uint64_t flush) {
+    {
+        std::lock_guard lock(flushes_->mu);
+        flushes_->ended = std::max(flushes_->ended, flush);
+    }
+    flushes_->cv.notify_all();
+}
+
+util::Status Spool::flush() {
+    auto dir = posix::open_dir(outgoing_dir().string());
+    if (!dir) return dir.error();
+    const std::uint64_t n = begin_flush();
+    if (auto st = posix::syncfs_fd(dir->get(), outgoing_dir().string()); !st) return st;
+    if (auto st = posix::fsync_fd(dir->get(), outgoing_dir().string()); !st) return st;
+    end_flush(n);
+    return {};
+}
 
 util::Result<Spool> Spool::open(fs::path root, util::Clock& clock, util::Random& random) {
     Spool spool(std::move(root), clock, random);
@@ -165,7 +277,8 @@ util::Status Spool::clear_tmp(RecoveryReport& report) {
     for (const auto& path : leftovers) {
         fs::remove_all(path, ec);
         if (ec) return posix::sys_error("remove", path.string(), ec.value());
-        ++report.removed_partial;
+        // Pooled files (create_file) were never anything: not counted as partial.
+        if (!path.filename().string().starts_with("pool-")) ++report.removed_partial;
     }
     if (leftovers.empty()) return {};
     return posix::fsync_dir(tmp_dir().string());
@@ -281,15 +394,15 @@ util::Result<std::string> Spool::read_message(const std::string& id, std::size_t
     return text;
 }
 
-util::Status Spool::remove_incoming(const std::vector<std::string>& ids) {
+util::Status Spool::remove_incoming(const std::vector<std::string>& ids, bool sync_dir) {
     util::Status first_error;  // one stuck message does not keep the others
     for (const std::string& id : ids) {
         const std::string base = (incoming_dir() / id).string();
-        util::Status st = posix::unlink_file(base + ".env");
-        if (st) st = posix::unlink_file(base + ".msg");
+        util::Status st = retire_file(base + ".env");
+        if (st) st = retire_file(base + ".msg");
         if (!st && first_error) first_error = st;
     }
-    if (ids.empty()) return first_error;
+    if (ids.empty() || !sync_dir) return first_error;
     if (auto st = posix::fsync_dir(incoming_dir().string()); !st) return st;
     return first_error;
 }

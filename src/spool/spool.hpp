@@ -21,12 +21,15 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "spool/envelope.hpp"
+#include "spool/posix_io.hpp"
 #include "util/clock.hpp"
 #include "util/random.hpp"
 #include "util/result.hpp"
@@ -62,9 +65,57 @@ public:
     // quarantine stopped between its two renames (a disk fault), which quarantine() finishes.
     util::Result<std::string> read_message(const std::string& id, std::size_t limit) const;
     // Done with them (their successors are durable elsewhere): each .env (commit marker) goes
-    // first, then its .msg, then incoming/ is fsynced once for all. Already gone is fine.
-    util::Status remove_incoming(const std::vector<std::string>& ids);
+    // first, then its .msg, then, with `sync_dir`, incoming/ is fsynced once for all. Without
+    // it the removal is durable only at the next covering flush: a crash or power cut before
+    // that brings the message back, which is safe when processing it again is (the processor:
+    // the store answers a replay with its first outcome). Already gone is fine.
+    util::Status remove_incoming(const std::vector<std::string>& ids, bool sync_dir = true);
     util::Status remove_incoming(const std::string& id) { return remove_incoming(std::vector{id}); }
+
+    // Recycled files: fewer new inodes per message. A small file done with (an input, a
+    // delivered item) is renamed into tmp/ as "pool-<pid>-<n>" instead of being unlinked, and a
+    // new file under tmp/ takes one from there. Creating an inode is the dearest step of the
+    // flow on ext4 without a journal: the allocator skips every inode freed in the last 30
+    // seconds (find_inode_bit, recently_deleted), so under churn each new file costs more the
+    // more were deleted lately; and freeing a file's blocks issues a discard at once on a file
+    // system mounted with -o discard. Pooled files are garbage: recover() clears tmp/, and a
+    // crash can leave nothing meaningful there. Bounded: at most max_pooled files of at most
+    // max_pooled_size octets (larger ones are unlinked). Thread-safe; another process sharing
+    // the spool has its own pool (the pid in the name keeps them apart; a lost race only costs
+    // a new inode).
+    static constexpr std::size_t max_pooled = 256;
+    static constexpr std::uint64_t max_pooled_size = 256 << 10;
+    // Opens `path` (a new name under tmp/) for writing: a pooled file renamed there (`recycled`
+    // true: it still holds old bytes, so the caller ftruncates it to what it wrote) or a new
+    // file (O_CREAT | O_EXCL; without `exclusive`, O_CREAT | O_TRUNC: a leftover of a failed
+    // attempt is written over). `mode` either way.
+    util::Result<posix::Fd> create_file(const std::string& path, mode_t mode, bool& recycled,
+                                        bool exclusive = true);
+    // Takes `path` out of its directory: into the pool, or unlinked. Already gone is fine.
+    util::Status retire_file(const std::string& path);
+
+    // Covering flushes: group commit across the stages. A covering flush is one syncfs(2) of
+    // the spool's file system followed by one fsync of a directory on it; whatever was written
+    // to that file system before it began (file data, inodes, directory entries, and the SQLite
+    // log when the store lives there too) is on disk when it ends. (Why both: on ext4 without
+    // a journal, syncfs writes the inode and directory blocks but may issue the disk's cache
+    // flush before those writes complete; the directory fsync that follows ends with a cache
+    // flush of its own, after them. With a journal, syncfs alone would do.) The spool writer and
+    // Outgoing::commit report theirs here, so another stage can wait for the next one instead
+    // of flushing itself: under load that costs no flush at all. Thread-safe.
+    std::uint64_t flush_ticket() const;  // covering flushes begun so far
+    // True once a covering flush begun after `ticket` was taken has ended well; waits at most
+    // `timeout` for it, and not at all (false) when none began within the last `timeout`: on
+    // an idle spool waiting would only add latency.
+    bool wait_flushed(std::uint64_t ticket, std::chrono::milliseconds timeout) const;
+    // Whether a covering flush began within the last `within`: others are flushing.
+    bool flushed_lately(std::chrono::milliseconds within) const;
+    // A covering flush of its own: syncfs, then fsync of outgoing/.
+    util::Status flush();
+    // For those who flush: begin_flush() just before their syncfs, end_flush() with its value
+    // once their directory fsync succeeded (not called when either failed).
+    std::uint64_t begin_flush();
+    void end_flush(std::uint64_t flush);
     // The ids in corrupt/ (a .msg, .env or .reason there), sorted.
     std::vector<std::string> corrupt_ids() const;
     // Puts a quarantined message back in incoming/ once an operator fixed what was wrong:
@@ -83,6 +134,7 @@ public:
     std::filesystem::path outgoing_dir() const { return root_ / "outgoing"; }
 
     Spool(Spool&& other) noexcept;
+    ~Spool();
     Spool& operator=(Spool&&) = delete;
     Spool(const Spool&) = delete;
 
@@ -96,6 +148,10 @@ private:
     util::Clock* clock_;
     util::Random* random_;
     std::atomic<std::uint64_t> last_micros_{0};  // time part of the last id handed out
+    struct FlushClock;                           // spool.cpp
+    std::unique_ptr<FlushClock> flushes_;
+    struct Pool;  // spool.cpp
+    std::unique_ptr<Pool> pool_;
 };
 
 }  // namespace referent::spool

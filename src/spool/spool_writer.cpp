@@ -59,28 +59,34 @@ void fail(Item& item, util::Error error) {
     unlink_if(item.at_tmp_msg, item.tmp_msg, item.id);
 }
 
-// Phase 1 of a batch: create and fill both files, keeping them open for phase 2.
-util::Status write_file(const std::string& path, std::string_view prefix, std::string_view data,
-                        bool& exists, posix::Fd& out) {
-    auto fd = posix::open_fd(path, O_WRONLY | O_CREAT | O_EXCL, file_mode);
+// Phase 1 of a batch: create (or recycle, Spool::create_file) and fill both files, keeping
+// them open for phase 2.
+util::Status write_file(Spool& spool, const std::string& path, std::string_view prefix,
+                        std::string_view data, bool& exists, posix::Fd& out) {
+    bool recycled = false;
+    auto fd = spool.create_file(path, file_mode, recycled);
     if (!fd) return fd.error();
     exists = true;
     if (auto st = posix::write_all(fd->get(), prefix, path); !st) return st;
     if (auto st = posix::write_all(fd->get(), data, path); !st) return st;
+    if (recycled)
+        if (auto st = posix::truncate_fd(fd->get(), prefix.size() + data.size(), path); !st)
+            return st;
     out = std::move(*fd);
     return {};
 }
 
-void write_to_tmp(Item& item, const Envelope& envelope, const std::string& prefix,
+void write_to_tmp(Spool& spool, Item& item, const Envelope& envelope, const std::string& prefix,
                   const std::string& data) {
     // Checked here, not only asserted in format_envelope: a CR or LF would forge envelope lines.
     if (auto valid = validate_envelope(envelope); !valid) {
         item.error = valid.error();
         return;
     }
-    auto st = write_file(item.tmp_msg, prefix, data, item.at_tmp_msg, item.msg_fd);
+    auto st = write_file(spool, item.tmp_msg, prefix, data, item.at_tmp_msg, item.msg_fd);
     if (st)
-        st = write_file(item.tmp_env, {}, format_envelope(envelope), item.at_tmp_env, item.env_fd);
+        st = write_file(spool, item.tmp_env, {}, format_envelope(envelope), item.at_tmp_env,
+                        item.env_fd);
     if (!st) fail(item, st.error());
 }
 
@@ -90,20 +96,33 @@ void write_to_tmp(Item& item, const Envelope& envelope, const std::string& prefi
 // 8 ms with one syncfs). It also flushes whatever else is dirty on that file system, so the
 // spool is best on a file system of its own; an error from another file fails the batch,
 // which is safe (451, the client retries). Closing reports deferred write errors too.
-void sync_files(std::vector<Item>& items, int dir_fd, const std::string& dir_path,
-                std::uint64_t& syncs) {
-    bool any = false;
-    for (const auto& item : items) any = any || item.ok();
-    if (!any) return;
-    ++syncs;
-    util::Status synced = posix::syncfs_fd(dir_fd, dir_path);
+// A batch of at most `fsync_each_up_to` messages fsyncs its own files instead: a lone session
+// then waits for its two files only, not for whatever else is dirty on the file system (other
+// programs' writes make a syncfs slow and its time uneven). Returns true when it used syncfs.
+bool sync_files(std::vector<Item>& items, int dir_fd, const std::string& dir_path,
+                std::size_t fsync_each_up_to, std::uint64_t& syncs) {
+    std::size_t ok = 0;
+    for (const auto& item : items) ok += item.ok() ? 1u : 0u;
+    if (ok == 0) return false;
+    const bool whole = ok > fsync_each_up_to;
+    util::Status synced;
+    if (whole) {
+        ++syncs;
+        synced = posix::syncfs_fd(dir_fd, dir_path);
+    }
     for (auto& item : items) {
         if (!item.ok()) continue;
         util::Status st = synced;
+        if (st && !whole) {
+            syncs += 2;
+            st = posix::fsync_fd(item.msg_fd.get(), item.tmp_msg);
+            if (st) st = posix::fsync_fd(item.env_fd.get(), item.tmp_env);
+        }
         if (st) st = item.msg_fd.close(item.tmp_msg);
         if (st) st = item.env_fd.close(item.tmp_env);
         if (!st) fail(item, st.error());
     }
+    return whole;
 }
 
 void rename_msg(Item& item) {
@@ -137,13 +156,14 @@ util::Status fsync_incoming(int& fd, const std::string& path, std::uint64_t& fsy
 
 // One directory fsync makes every rename of the batch durable. If it fails, none of them may
 // be acknowledged: their entries are removed and the removal is synced as best we can.
-void sync_incoming(std::vector<Item>& items, int& fd, const std::string& path,
+// True when the fsync was made and succeeded (with the syncfs before it, a covering flush).
+bool sync_incoming(std::vector<Item>& items, int& fd, const std::string& path,
                    std::uint64_t& fsyncs) {
     bool any = false;
     for (const auto& item : items) any = any || item.at_in_env;
-    if (!any) return;
+    if (!any) return false;
     const auto st = fsync_incoming(fd, path, fsyncs);
-    if (st) return;
+    if (st) return true;
     for (auto& item : items) {
         if (item.at_in_env) fail(item, st.error());
     }
@@ -151,6 +171,7 @@ void sync_incoming(std::vector<Item>& items, int& fd, const std::string& path,
         ++fsyncs;
         (void)posix::fsync_fd(fd, path);
     }
+    return false;
 }
 
 }  // namespace
@@ -209,6 +230,19 @@ void SpoolWriter::run() {
             std::unique_lock lock(mutex_);
             wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
             if (pending_.empty()) return;  // stopping, and drained
+            if (last_batch_ > 1) {         // under load: let the released sessions come back first
+                const auto until = std::chrono::steady_clock::now() + options_.gather_max;
+                std::size_t seen = pending_.size();
+                while (!stopping_ && seen < options_.max_batch &&
+                       std::chrono::steady_clock::now() < until) {
+                    const auto next =
+                        std::min(until, std::chrono::steady_clock::now() + options_.gather_gap);
+                    wake_.wait_until(lock, next,
+                                     [&] { return stopping_ || pending_.size() > seen; });
+                    if (pending_.size() == seen) break;  // a gap: nobody else is coming now
+                    seen = pending_.size();
+                }
+            }
             // Everything that queued up while the previous batch was syncing shares this one.
             const std::size_t n = std::min(pending_.size(), options_.max_batch);
             for (std::size_t i = 0; i < n; ++i) {
@@ -216,6 +250,7 @@ void SpoolWriter::run() {
                 pending_.pop_front();
             }
         }
+        last_batch_ = batch.size();
         write_batch(batch);
         batch.clear();
     }
@@ -227,16 +262,21 @@ void SpoolWriter::write_batch(std::deque<Request>& batch) {
     items.reserve(batch.size());
     for (const auto& request : batch) {
         items.push_back(make_item(spool_, request.envelope.id));
-        write_to_tmp(items.back(), request.envelope, request.prefix, request.data);
+        write_to_tmp(spool_, items.back(), request.envelope, request.prefix, request.data);
     }
     if (auto st = ensure_incoming_fd(incoming_fd_, spool_.incoming_dir().string()); !st) {
         for (auto& item : items) fail(item, st.error());
     }
-    sync_files(items, incoming_fd_, spool_.incoming_dir().string(), fsyncs);
+    // The syncfs and the directory fsync after it are a covering flush (spool.hpp): the other
+    // stages waiting for one need not flush themselves.
+    const std::uint64_t flush = spool_.begin_flush();
+    const bool whole = sync_files(items, incoming_fd_, spool_.incoming_dir().string(),
+                                  options_.fsync_each_up_to, fsyncs);
     // All .msg before any .env, so each commit marker lands after its message's bytes.
     for (auto& item : items) rename_msg(item);
     for (auto& item : items) rename_env(item);
-    sync_incoming(items, incoming_fd_, spool_.incoming_dir().string(), fsyncs);
+    if (sync_incoming(items, incoming_fd_, spool_.incoming_dir().string(), fsyncs) && whole)
+        spool_.end_flush(flush);
 
     std::vector<util::Status> outcomes;
     outcomes.reserve(items.size());

@@ -105,6 +105,10 @@ class MetricsTests(DaemonTestCase):
         n = SENDERS * PER_SENDER
         wait_until(lambda: value(samples(self.scrape()), "referent_deliveries_total",
                                  outcome="delivered") >= 2 * n, 60, "every forward and ack out")
+        # Delivered items leave outgoing/ once their results are recorded and flushed (the
+        # settling thread, a little after the attempts counted above).
+        wait_until(lambda: value(samples(self.scrape()), "referent_queue_items",
+                                 state="outbound") == 0, 60, "delivered items settled")
         stop.set()
         t.join()
         self.assertGreater(len(scraped), 1)

@@ -139,6 +139,29 @@ TEST_F(ProcessorTest, ReplayAfterTheForwardWasDeliveredMakesNoSecondAcknowledgem
     EXPECT_EQ(left[0], out[1]);
 }
 
+// SQLite with Durability::caller: the store's commit is on disk only once the spool has
+// flushed. Every batch ends with a covering flush, also one that writes no new item (a
+// replay), before its input goes.
+TEST_F(ProcessorTest, AStoreFlushedByTheSpoolGetsAFlushEvenWithoutNewItems) {
+    ProcessorDeps d = processor_->deps();
+    d.store_flushed_by_spool = true;
+    Processor flushed(d);
+    const std::string id = put(citizen_mail, "etat-civil@mairie.example.fr");
+    std::uint64_t before = spool_->flush_ticket();
+    ASSERT_EQ(flushed.process(id), Result::done);
+    EXPECT_EQ(spool_->flush_ticket(), before + 1);
+    put(citizen_mail, "etat-civil@mairie.example.fr", id);  // a replay: nothing new
+    before = spool_->flush_ticket();
+    ASSERT_EQ(flushed.process(id), Result::done);
+    EXPECT_EQ(spool_->flush_ticket(), before + 1) << "the replay's store writes are flushed too";
+    EXPECT_TRUE(spool_->incoming_ids().empty());
+    // Without it, a replay flushes nothing (the store's commit is durable by itself).
+    put(citizen_mail, "etat-civil@mairie.example.fr", id);
+    before = spool_->flush_ticket();
+    ASSERT_EQ(processor_->process(id), Result::done);
+    EXPECT_EQ(spool_->flush_ticket(), before);
+}
+
 TEST_F(ProcessorTest, WhatCannotBeHandledGoesToCorruptWithItsReason) {
     const std::string stale = put(citizen_mail, "urbanisme@mairie.example.fr");
     EXPECT_EQ(processor_->process(stale), Result::quarantined);

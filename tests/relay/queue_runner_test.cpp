@@ -69,9 +69,11 @@ protected:
         return ids;
     }
 
-    std::unique_ptr<QueueRunner> runner(
-        Outcome outcome, std::function<util::Status(const std::vector<Settled>&)> f) {
+    std::unique_ptr<QueueRunner> runner(Outcome outcome,
+                                        std::function<util::Status(const std::vector<Settled>&)> f,
+                                        bool results_flushed_by_spool = false) {
         QueueDeps d;
+        d.results_flushed_by_spool = results_flushed_by_spool;
         d.spool = &*spool_;
         d.relay = relay_;
         d.clock = &clock_;
@@ -118,6 +120,30 @@ TEST_F(QueueRunnerTest, FinalResultsAreSettledInBatches) {
     EXPECT_LE(sizes.size(), 3u) << "one report per delivery: no batching";
     EXPECT_TRUE(spool::Outgoing(*spool_).ids().empty());
     EXPECT_EQ(q->stats().queued, 0u);
+}
+
+// The store's records wait for the spool's flush (SQLite, Durability::caller): the items go only
+// after a covering flush begun once the results were recorded; with nobody else flushing, the
+// settling thread makes it itself.
+TEST_F(QueueRunnerTest, ItemsOutliveTheirRecordsUntilAFlushCoversThem) {
+    commit(4);
+    std::atomic<std::uint64_t> ticket_at_record{0};
+    std::atomic<bool> items_there_at_record{false};
+    auto q = runner(
+        Outcome::delivered,
+        [&](const std::vector<Settled>&) {
+            ticket_at_record = spool_->flush_ticket();
+            items_there_at_record = !spool::Outgoing(*spool_).ids().empty();
+            return util::Status{};
+        },
+        true);
+    ASSERT_TRUE(q->start().ok());
+    ASSERT_TRUE(eventually([&] { return q->stats().delivered == 4; }));
+    q->stop();
+    EXPECT_TRUE(items_there_at_record);
+    EXPECT_GT(spool_->flush_ticket(), ticket_at_record.load())
+        << "a covering flush after the last record";
+    EXPECT_TRUE(spool::Outgoing(*spool_).ids().empty());
 }
 
 TEST_F(QueueRunnerTest, UnrecordedResultsKeepTheirItemsAndAreReportedAgain) {

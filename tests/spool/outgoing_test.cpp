@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include <set>
 
 #include "spool/temp_dir.hpp"
@@ -210,6 +213,70 @@ TEST_F(OutgoingTest, RecoverUpgradesThePreviousLayout) {
     auto again = out.recover();  // nothing left to do
     ASSERT_TRUE(again.ok());
     EXPECT_EQ(*again, 2u);
+}
+
+TEST_F(OutgoingTest, FlushAlwaysMakesACoveringFlushWhenNothingIsNew) {
+    Outgoing out(*spool_);
+    std::vector<OutgoingMessage> batch{{sample("aaa0"), "A\r\n"}};
+    std::uint64_t before = spool_->flush_ticket();
+    ASSERT_TRUE(out.commit(batch).ok());
+    EXPECT_EQ(spool_->flush_ticket(), before + 1) << "a fresh item: syncfs and fsync outgoing/";
+    EXPECT_TRUE(spool_->wait_flushed(before, std::chrono::milliseconds(0)));
+    before = spool_->flush_ticket();
+    ASSERT_TRUE(out.commit(batch).ok());
+    EXPECT_EQ(spool_->flush_ticket(), before) << "nothing new, nothing to flush";
+    // A store whose commits wait for the spool's flush (SQLite, Durability::caller).
+    ASSERT_TRUE(out.commit(batch, {.flush_always = true}).ok());
+    EXPECT_EQ(spool_->flush_ticket(), before + 1);
+    EXPECT_TRUE(spool_->wait_flushed(before, std::chrono::milliseconds(0)));
+}
+
+TEST_F(OutgoingTest, CommitSharesAnotherStagesFlush) {
+    Outgoing out(*spool_);
+    // Another stage reports covering flushes every 20 ms (the spool writer under load; here
+    // without the syscalls, so that only the commit's own flushes would touch the disk).
+    std::atomic<bool> stop{false};
+    std::atomic<std::uint64_t> theirs{0};
+    auto flush_once = [&] {
+        const std::uint64_t n = spool_->begin_flush();
+        ++theirs;
+        spool_->end_flush(n);
+    };
+    flush_once();
+    std::thread writer([&] {
+        while (!stop) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            flush_once();
+        }
+    });
+    ASSERT_TRUE(
+        out.commit({{sample("aaa0"), "A\r\n"}}, {.share_wait = std::chrono::seconds(30)}).ok());
+    stop = true;
+    writer.join();
+    EXPECT_EQ(*out.bytes("aaa0", 1024), "A\r\n");
+    EXPECT_EQ(spool_->flush_ticket(), theirs.load()) << "no syncfs of its own";
+    EXPECT_GE(theirs.load(), 3u) << "it waited for one flush per step";
+
+    // Alone (nobody flushed lately), it flushes at once.
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    const std::uint64_t before = spool_->flush_ticket();
+    ASSERT_TRUE(
+        out.commit({{sample("aaa1"), "B\r\n"}}, {.share_wait = std::chrono::milliseconds(50)})
+            .ok());
+    EXPECT_EQ(spool_->flush_ticket(), before + 1);
+}
+
+TEST_F(OutgoingTest, RemoveRecyclesTheItemFile) {
+    Outgoing out(*spool_);
+    ASSERT_TRUE(out.commit({{sample("aaa0"), "A\r\n"}}).ok());
+    ASSERT_TRUE(out.remove(std::vector<std::string>{"aaa0"}, false).ok());
+    EXPECT_TRUE(outgoing_files().empty());
+    EXPECT_EQ(test::list_dir(spool_->tmp_dir()).size(), 1u) << "pooled";
+    // The next item takes it, and holds exactly its own bytes.
+    ASSERT_TRUE(out.commit({{sample("aaa1"), "B\r\n"}}).ok());
+    EXPECT_TRUE(test::list_dir(spool_->tmp_dir()).empty());
+    EXPECT_EQ(test::read_bytes(in_outgoing("aaa1.item")),
+              format_outgoing(sample("aaa1")) + "\nB\r\n");
 }
 
 }  // namespace

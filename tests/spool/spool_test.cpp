@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <set>
+#include <thread>
 
+#include "spool/posix_io.hpp"
 #include "spool/temp_dir.hpp"
 
 namespace referent::spool {
@@ -245,6 +247,115 @@ TEST_F(SpoolTest, IncomingIdsListsOnlyCommittedMessages) {
     write_bytes(spool.incoming_dir() / "0002.msg", "no envelope yet");
     write_bytes(spool.incoming_dir() / "bad-name.env", "");
     EXPECT_EQ(spool.incoming_ids(), (std::vector<std::string>{"0001", "0003"}));
+}
+
+ino_t inode_of(const std::filesystem::path& p) {
+    struct stat st {};
+    EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+    return st.st_ino;
+}
+
+TEST_F(SpoolTest, RetiredFilesAreRecycledForNewOnes) {
+    Spool spool = open_spool();
+    const auto old_msg = spool.incoming_dir() / "0001.msg";
+    write_bytes(old_msg, std::string(4000, 'o'));
+    const ino_t inode = inode_of(old_msg);
+    ASSERT_TRUE(spool.retire_file(old_msg.string()).ok());
+    EXPECT_FALSE(std::filesystem::exists(old_msg));
+    EXPECT_TRUE(spool.retire_file(old_msg.string()).ok()) << "already gone is fine";
+
+    // The next new file is the retired one: no new inode, and the caller truncates the rest.
+    const auto fresh = spool.tmp_dir() / "0002.msg";
+    bool recycled = false;
+    auto fd = spool.create_file(fresh.string(), 0640, recycled);
+    ASSERT_TRUE(fd.ok()) << fd.error().message;
+    EXPECT_TRUE(recycled);
+    EXPECT_EQ(inode_of(fresh), inode);
+    EXPECT_EQ(mode_of(fresh), 0640u);
+    ASSERT_TRUE(posix::write_all(fd->get(), "new", fresh.string()).ok());
+    ASSERT_TRUE(posix::truncate_fd(fd->get(), 3, fresh.string()).ok());
+    ASSERT_TRUE(fd->close(fresh.string()).ok());
+    EXPECT_EQ(read_bytes(fresh), "new");
+
+    // The pool is empty again: a new file, exclusive by default.
+    auto other = spool.create_file(fresh.string(), 0600, recycled);
+    EXPECT_FALSE(other.ok()) << "O_EXCL: the name exists";
+    auto again = spool.create_file((spool.tmp_dir() / "0003.msg").string(), 0600, recycled);
+    ASSERT_TRUE(again.ok());
+    EXPECT_FALSE(recycled);
+    EXPECT_EQ(mode_of(spool.tmp_dir() / "0003.msg"), 0600u);
+    // Without `exclusive` an existing name is written over.
+    auto over = spool.create_file(fresh.string(), 0600, recycled, false);
+    ASSERT_TRUE(over.ok());
+    EXPECT_EQ(read_bytes(fresh), "");
+}
+
+TEST_F(SpoolTest, LargeFilesAreNotPooledAndRecoverClearsThePool) {
+    Spool spool = open_spool();
+    const auto big = spool.incoming_dir() / "0001.msg";
+    write_bytes(big, std::string(Spool::max_pooled_size + 1, 'b'));
+    ASSERT_TRUE(spool.retire_file(big.string()).ok());
+    EXPECT_FALSE(std::filesystem::exists(big));
+    EXPECT_EQ(list_dir(spool.tmp_dir()), Names{}) << "unlinked, not kept";
+
+    for (int i = 0; i < 3; ++i) {
+        const auto small = spool.incoming_dir() / ("000" + std::to_string(i) + ".env");
+        write_bytes(small, "x");
+        ASSERT_TRUE(spool.retire_file(small.string()).ok());
+    }
+    EXPECT_EQ(list_dir(spool.tmp_dir()).size(), 3u);
+    EXPECT_TRUE(spool.incoming_ids().empty());
+    write_bytes(spool.tmp_dir() / "0009.msg", "a half-written message");
+    auto report = spool.recover();
+    ASSERT_TRUE(report.ok());
+    EXPECT_EQ(report->removed_partial, 1u) << "pooled files are not partial messages";
+    EXPECT_EQ(list_dir(spool.tmp_dir()), Names{});
+}
+
+TEST_F(SpoolTest, ThePoolIsBounded) {
+    Spool spool = open_spool();
+    for (std::size_t i = 0; i < Spool::max_pooled + 5; ++i) {
+        const auto f = spool.incoming_dir() / "0001.env";
+        write_bytes(f, "x");
+        ASSERT_TRUE(spool.retire_file(f.string()).ok());
+    }
+    EXPECT_EQ(list_dir(spool.tmp_dir()).size(), Spool::max_pooled);
+}
+
+TEST_F(SpoolTest, RemoveIncomingRecyclesTheFiles) {
+    Spool spool = open_spool();
+    put_committed(spool, "0001");
+    const ino_t msg = inode_of(spool.incoming_dir() / "0001.msg");
+    ASSERT_TRUE(spool.remove_incoming(std::vector<std::string>{"0001"}, false).ok());
+    EXPECT_EQ(list_dir(spool.incoming_dir()), Names{});
+    std::set<ino_t> pooled;
+    for (const auto& name : list_dir(spool.tmp_dir()))
+        pooled.insert(inode_of(spool.tmp_dir() / name));
+    EXPECT_EQ(pooled.size(), 2u);
+    EXPECT_TRUE(pooled.count(msg));
+}
+
+TEST_F(SpoolTest, WaitFlushedNeedsAFlushBegunAfterTheTicket) {
+    Spool spool = open_spool();
+    // Idle: nobody flushed lately, so no waiting at all.
+    const auto started = steady_clock::now();
+    EXPECT_FALSE(spool.wait_flushed(spool.flush_ticket(), seconds(30)));
+    EXPECT_LT(steady_clock::now() - started, seconds(5));
+
+    // A flush begun before the ticket does not cover what was written after it was taken.
+    const std::uint64_t early = spool.begin_flush();
+    const std::uint64_t ticket = spool.flush_ticket();
+    spool.end_flush(early);
+    EXPECT_FALSE(spool.wait_flushed(ticket, milliseconds(50)));
+
+    // One begun after it does, whoever makes it.
+    std::thread other([&spool] {
+        std::this_thread::sleep_for(milliseconds(20));
+        ASSERT_TRUE(spool.flush().ok());
+    });
+    EXPECT_TRUE(spool.wait_flushed(ticket, seconds(60)));
+    other.join();
+    EXPECT_TRUE(spool.wait_flushed(ticket, milliseconds(0))) << "ended already: no wait";
 }
 
 }  // namespace
