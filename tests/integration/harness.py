@@ -83,6 +83,12 @@ def referentctl_path():
     raise unittest.SkipTest("referentctl not found: set REFERENTCTL_BIN")
 
 
+def built_with_asan(path):
+    """Whether the binary at `path` carries AddressSanitizer (its loads are scaled down)."""
+    with open(path, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
 def wait_until(predicate, timeout, what, interval=0.02):
     """Polls `predicate` until it returns a true value; raises AssertionError after `timeout`."""
     deadline = time.monotonic() + timeout

@@ -49,6 +49,9 @@ import tempfile
 import time
 import unittest
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import wait_until  # noqa: E402  (one polling helper for every test)
+
 __all__ = ["Postfix", "DumpLogsOnFailure", "available", "free_port", "wait_until",
            "parse_main", "parse_master"]  # not SelfTest: importers do not rerun it
 
@@ -74,17 +77,6 @@ def free_port(host="127.0.0.1"):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
-
-
-def wait_until(predicate, timeout, what, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
-        time.sleep(interval)
 
 
 def parse_main(text):

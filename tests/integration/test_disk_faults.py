@@ -26,27 +26,20 @@ middle of faults it restarts cleanly and delivers the rest.
 import collections
 import os
 import re
-import shutil
 import sqlite3
-import subprocess
 import sys
 import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fiu  # noqa: E402
 import harness  # noqa: E402
+from fiu import ENOSPC, EIO, FDATASYNC, FSYNC, PWRITE, RENAME, WRITE  # noqa: E402
 from harness import CITIZEN_DOMAIN, HOSTNAME, Daemon, queued_id, wait_until  # noqa: E402
 from smtp_sink import SmtpSink  # noqa: E402
-from test_fsync_fault import built_with_asan  # noqa: E402
 
 AGENT = "helene@services." + CITIZEN_DOMAIN
-WRITE = "posix/io/rw/write"
-PWRITE = "posix/io/rw/pwrite"
-FDATASYNC = "posix/io/sync/fdatasync"
-FSYNC = "posix/io/sync/fsync"
-RENAME = "posix/io/dir/rename"
-EIO, ENOSPC = 5, 28
 REFUSED = b"451 4.3.0 Error: queue file write error\r\n"
 DRAIN_TIMEOUT = 90.0  # the processor waits 5 s between tries; a loaded 2-core machine
 
@@ -64,15 +57,8 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-@unittest.skipUnless(shutil.which("fiu-run") and shutil.which("fiu-ctrl"),
-                     "fiu-run/fiu-ctrl not installed (Debian fiu-utils)")
+@fiu.usable
 class DiskFaultTests(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        if built_with_asan(harness.referentd_path()):
-            raise unittest.SkipTest("libfiu's POSIX preload cannot run an ASan binary")
-
     def setUp(self):
         self.sink = SmtpSink()
         self.addCleanup(self.sink.stop)
@@ -82,41 +68,8 @@ class DiskFaultTests(unittest.TestCase):
                                 "max_notices_per_day": 1000},
                         agents=[("helene", "Hélène Lefèvre", AGENT, "max_open_cases: 100000")])
         self.addCleanup(self.d.close)
-        self.fifo = os.path.join(self.d.dir, "fiu-ctrl")
-        self.d.wrapper = ["fiu-run", "-x", "-f", self.fifo]
-        self.enabled = set()
-        self.addCleanup(self.disable_all)
-        self.d.start()
-        self.check_preloaded()
+        self.points = fiu.start(self, self.d)
         self.next_n = 0
-
-    def check_preloaded(self):
-        with open("/proc/%d/maps" % self.d.pid) as f:
-            maps = f.read()
-        # Without the preload, every "failure" below would silently succeed.
-        self.assertIn("fiu_posix_preload.so", maps, "fiu-run -x did not preload libfiu")
-
-    # -- failpoints ------------------------------------------------------------------------
-    def fiu(self, command):
-        p = subprocess.run(["fiu-ctrl", "-f", self.fifo, "-c", command, str(self.d.pid)],
-                           capture_output=True, text=True, timeout=30)
-        self.assertEqual(p.returncode, 0, "fiu-ctrl %r: %s" % (command, p.stdout + p.stderr))
-
-    def enable(self, name, errno=EIO, probability=None):
-        if probability is None:
-            self.fiu("enable name=%s,failinfo=%d" % (name, errno))
-        else:
-            self.fiu("enable_random name=%s,probability=%s,failinfo=%d" % (name, probability, errno))
-        self.enabled.add(name)
-
-    def disable(self, name):
-        self.fiu("disable name=%s" % name)
-        self.enabled.discard(name)
-
-    def disable_all(self):
-        if self.d.running():
-            for name in list(self.enabled):
-                self.disable(name)
 
     # -- mail --------------------------------------------------------------------------------
     def send(self, c=None):
@@ -211,10 +164,10 @@ class DiskFaultTests(unittest.TestCase):
         self.addCleanup(c.close)
         c.ehlo()
         for errno in (EIO, ENOSPC):
-            self.enable(WRITE, errno)
+            self.points.enable(WRITE, errno)
             _, r = self.send(c)
             self.assertEqual(r.raw, REFUSED)
-            self.disable(WRITE)
+            self.points.disable(WRITE)
             self.assertEqual(self.d.files("tmp"), [])
             self.assertEqual(self.d.incoming_ids(), [])
         # The fault is over: the same session goes on, no restart needed.
@@ -227,7 +180,7 @@ class DiskFaultTests(unittest.TestCase):
 
     def store_fault_holds_mail(self, failpoint):
         mark = self.d.log_mark()
-        self.enable(failpoint)
+        self.points.enable(failpoint)
         ids = self.accepted(3)  # the spool does not use this call: accepted as usual
         # The processor tried, the store failed: the messages wait in incoming/, whole.
         self.d.wait_for_log(r"warning pipeline: store: ", since=mark)
@@ -239,7 +192,7 @@ class DiskFaultTests(unittest.TestCase):
         wait_until(lambda: len([1 for line in self.d.lines[mark:]
                                 if "warning pipeline: store: " in line]) >= 2,
                    30, "a second try")
-        self.disable(failpoint)
+        self.points.disable(failpoint)
         self.wait_delivered(ids)
         self.assert_each_once(ids)
         self.assert_one_case_per_message(ids)
@@ -260,20 +213,20 @@ class DiskFaultTests(unittest.TestCase):
         # The store records the messages, then each call of the commit to outgoing/ fails in
         # turn. While any does, the messages stay in incoming/: an input leaves only once its
         # items are durable in outgoing/. Each message is recorded once and sent once.
-        self.enable(PWRITE)
+        self.points.enable(PWRITE)
         ids = self.accepted(3)
         self.d.wait_for_log(r"warning pipeline: store: ")
         # write (silences the log too): the items' files in tmp/ show the failed attempt.
-        self.enable(WRITE)
-        self.disable(PWRITE)
+        self.points.enable(WRITE)
+        self.points.disable(PWRITE)
         wait_until(lambda: {i + "o0.item" for i in ids} <= set(self.d.files("tmp")), 30,
                    "the first item of each message, written in vain")
         self.assertEqual(sorted(set(ids) & set(self.d.incoming_ids())), sorted(ids))
         self.assertEqual(self.outgoing_items(), [])
         # rename: the items cannot enter outgoing/.
         mark = self.d.log_mark()
-        self.enable(RENAME)
-        self.disable(WRITE)
+        self.points.enable(RENAME)
+        self.points.disable(WRITE)
         for i in ids:
             wait_until(lambda: self.tries(i, "rename", mark), 30, "a failed rename for " + i)
         self.assertEqual(sorted(set(ids) & set(self.d.incoming_ids())), sorted(ids))
@@ -285,13 +238,13 @@ class DiskFaultTests(unittest.TestCase):
         # store recorded would rightly let the processor drop the input.)
         self.sink.stop()
         mark = self.d.log_mark()
-        self.enable(FSYNC)
-        self.disable(RENAME)
+        self.points.enable(FSYNC)
+        self.points.disable(RENAME)
         for i in ids:
             wait_until(lambda: self.tries(i, "fsync", mark) >= 2, 30,
                        "two failed tries for " + i)
         self.assertEqual(sorted(set(ids) & set(self.d.incoming_ids())), sorted(ids))
-        self.disable(FSYNC)
+        self.points.disable(FSYNC)
         self.sink.start()
         self.wait_delivered(ids)
         self.assert_each_once(ids)
@@ -304,7 +257,7 @@ class DiskFaultTests(unittest.TestCase):
         wait_until(lambda: len(self.outgoing_items()) == 6 and not self.d.incoming_ids(), 30,
                    "six items in outgoing/")
         mark = self.d.log_mark()
-        self.enable(PWRITE)
+        self.points.enable(PWRITE)
         self.sink.start()
         # Delivered, but the store cannot record it: the items stay and are not sent again.
         wait_until(lambda: all(self.at_sink("fwd")[i] and self.at_sink("ack")[i] for i in ids),
@@ -314,7 +267,7 @@ class DiskFaultTests(unittest.TestCase):
         self.assertEqual(len(self.outgoing_items()), 6)
         self.assert_quiet_for(4, max_cpu=1.0)
         self.assert_each_once(ids)
-        self.disable(PWRITE)
+        self.points.disable(PWRITE)
         self.wait_delivered(ids)
         self.assert_each_once(ids)
         states = self.store("SELECT state, COUNT(*) FROM deliveries GROUP BY state")
@@ -344,7 +297,7 @@ class DiskFaultTests(unittest.TestCase):
 
         for name, p in ((WRITE, 0.02), (PWRITE, 0.05), (FDATASYNC, 0.1), (FSYNC, 0.05),
                         (RENAME, 0.05)):
-            self.enable(name, probability=p)
+            self.points.enable(name, probability=p)
         threads = [threading.Thread(target=sender, args=(k,), daemon=True)
                    for k in range(threads_n)]
         for t in threads:
@@ -357,9 +310,9 @@ class DiskFaultTests(unittest.TestCase):
             self.assertEqual(r.raw, REFUSED)
         # A crash in the middle of it all, then a clean start without faults.
         self.d.kill9()
-        self.enabled.clear()
+        self.points.enabled.clear()
         self.d.start()
-        self.check_preloaded()
+        self.points.check_preloaded()
         ids = [queued_id(r) for _, r in acked]
         self.wait_delivered(ids)
         fwd = self.at_sink("fwd")

@@ -9,63 +9,25 @@ failinfo=5 pins errno to EIO, so a failure never looks like a retryable EINTR.
 """
 
 import os
-import shutil
-import subprocess
 import sys
 import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fiu  # noqa: E402
 import harness  # noqa: E402
+from fiu import FSYNC, RENAME  # noqa: E402
 from harness import AGENT_DOMAIN, Daemon, queued_id, split_received  # noqa: E402
 
-FSYNC = "posix/io/sync/fsync"
-RENAME = "posix/io/dir/rename"
-EIO = 5
 CONTENT = b"Subject: fault\r\n\r\nbody\r\n"
 
 
-def built_with_asan(path):
-    with open(path, "rb") as f:
-        return b"__asan_init" in f.read()
-
-
-@unittest.skipUnless(shutil.which("fiu-run") and shutil.which("fiu-ctrl"),
-                     "fiu-run/fiu-ctrl not installed (Debian fiu-utils)")
+@fiu.usable
 class FsyncFaultTests(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        # fiu_posix_preload.so also wraps malloc; ASan's interceptors call malloc (through
-        # dlsym) before libfiu has resolved the real one, and the process dies with SIGSEGV
-        # before main(). The fault tests therefore run on the normal build only.
-        if built_with_asan(harness.referentd_path()):
-            raise unittest.SkipTest("libfiu's POSIX preload cannot run an ASan binary")
-
     def setUp(self):
         self.d = Daemon(start=False, name="fiu", limits={"max_errors": 1000})
         self.addCleanup(self.d.close)
-        self.fifo = os.path.join(self.d.dir, "fiu-ctrl")
-        self.d.wrapper = ["fiu-run", "-x", "-f", self.fifo]
-        self.d.start()
-        with open("/proc/%d/maps" % self.d.pid) as f:
-            maps = f.read()
-        # Without the preload, every "failure" below would silently succeed.
-        self.assertIn("fiu_posix_preload.so", maps, "fiu-run -x did not preload libfiu")
-
-    def fiu(self, command):
-        p = subprocess.run(["fiu-ctrl", "-f", self.fifo, "-c", command, str(self.d.pid)],
-                           capture_output=True, text=True, timeout=30)
-        self.assertEqual(p.returncode, 0, "fiu-ctrl %r: %s" % (command, p.stdout + p.stderr))
-
-    def enable(self, name, probability=None):
-        if probability is None:
-            self.fiu("enable name=%s,failinfo=%d" % (name, EIO))
-        else:
-            self.fiu("enable_random name=%s,probability=%s,failinfo=%d" % (name, probability, EIO))
-
-    def disable(self, name):
-        self.fiu("disable name=%s" % name)
+        self.points = fiu.start(self, self.d)
 
     def send(self, c):
         c.mail()
@@ -88,7 +50,7 @@ class FsyncFaultTests(unittest.TestCase):
         first = queued_id(self.send(c))
 
         mark = self.d.log_mark()
-        self.enable(FSYNC)
+        self.points.enable(FSYNC)
         r = self.send(c)
         self.assertEqual((r.code, r.lines[0]), (451, "4.3.0 Error: queue file write error"))
         self.d.wait_for_log(r"not queued: fsync .*Input/output error", since=mark)
@@ -107,7 +69,7 @@ class FsyncFaultTests(unittest.TestCase):
         lmtp.expect(451, "4.3.0")
         self.assert_spool_holds_exactly([first])
 
-        self.disable(FSYNC)
+        self.points.disable(FSYNC)
         second = queued_id(self.send(c))
         self.assert_spool_holds_exactly([first, second])
         c.cmd("QUIT", 221)
@@ -118,11 +80,11 @@ class FsyncFaultTests(unittest.TestCase):
         c = self.d.client()
         self.addCleanup(c.close)
         c.ehlo()
-        self.enable(RENAME)
+        self.points.enable(RENAME)
         r = self.send(c)
         self.assertEqual(r.code, 451, r.raw)
         self.assert_spool_holds_exactly([])
-        self.disable(RENAME)
+        self.points.disable(RENAME)
         ok = queued_id(self.send(c))
         self.assert_spool_holds_exactly([ok])
 
@@ -145,13 +107,13 @@ class FsyncFaultTests(unittest.TestCase):
             except Exception as e:  # reported below, in the test's thread
                 errors.append(repr(e))
 
-        self.enable(FSYNC, probability=0.3)
+        self.points.enable(FSYNC, probability=0.3)
         threads = [threading.Thread(target=sender, daemon=True) for _ in range(4)]
         for t in threads:
             t.start()
         for t in threads:
             t.join(120)
-        self.disable(FSYNC)
+        self.points.disable(FSYNC)
         self.assertEqual(errors, [])
         self.assertEqual(len(acked) + len(refused), 40)
         for raw in refused:

@@ -54,11 +54,6 @@ ASAN_PEAK_RSS_BOUND_KIB = 1 << 20  # ASan's shadow memory and quarantine: only a
 ENHANCED_RX = re.compile(r"^[245]\.\d{1,3}\.\d{1,3} \S")
 
 
-def built_with_asan(path):
-    with open(path, "rb") as f:
-        return b"__asan_init" in f.read()
-
-
 def repository_messages():
     """(name, bytes) of every .eml under tests/, sorted by path."""
     root = os.path.join(harness.REPO, "tests")
@@ -96,7 +91,7 @@ class Sent:
 
 class MalformedVolumeTests(unittest.TestCase):
     def setUp(self):
-        self.asan = built_with_asan(harness.referentd_path())
+        self.asan = harness.built_with_asan(harness.referentd_path())
         self.sink = SmtpSink()
         self.addCleanup(self.sink.stop)
         relay = "{ url: %s, starttls: never, retry: [1s], workers: 2 }" % self.sink.url()
