@@ -159,8 +159,11 @@ class Daemon:
     def __init__(self, limits=None, tls=False, wrapper=None, start=True, name="it",
                  listen=None, processor_workers=0, relay=None, agents=None,
                  service_agents=None, trusted_authserv_ids=(), metrics=False,
-                 agent_domain=AGENT_DOMAIN):
+                 agent_domain=AGENT_DOMAIN, store_dir=None):
         self.dir = tempfile.mkdtemp(prefix="referent-%s-" % name)
+        # The SQLite store; `store_dir` puts it elsewhere (another file system), removed at close.
+        self.store_dir = store_dir and tempfile.mkdtemp(prefix="referent-%s-" % name, dir=store_dir)
+        self.store_path = os.path.join(self.store_dir or self.dir, "referent.db")
         self.spool = os.path.join(self.dir, "spool")
         self.config_path = os.path.join(self.dir, "referent.yaml")
         self.secret_path = os.path.join(self.dir, "secret.key")
@@ -215,7 +218,7 @@ class Daemon:
             "  spool: %(spool)s\n"
             "  limits: { %(lim)s }\n"
             "  processor_workers: %(workers)d\n"
-            "store: { sqlite: %(dir)s/referent.db }\n"
+            "store: { sqlite: %(db)s }\n"
             "relay: %(relay)s\n"
             "organisation: { name: Test, citizen_domain: %(cd)s, agent_domain: %(ad)s,"
             " templates: %(tpl)s }\n"
@@ -224,7 +227,7 @@ class Daemon:
             " agents: [%(agent_ids)s] }\n"
             "agents:\n%(agents)s"
             "ops: { metrics_listen: \"%(metrics)s\" }\n"
-        ) % {"metrics": "127.0.0.1:0" if self.metrics else "","host": HOSTNAME, "listen": listen, "tls": tls, "dir": self.dir,
+        ) % {"metrics": "127.0.0.1:0" if self.metrics else "","host": HOSTNAME, "listen": listen, "tls": tls, "db": self.store_path,
              "spool": self.spool, "lim": lim, "cd": CITIZEN_DOMAIN, "ad": self.agent_domain,
              "svc": SERVICE, "tpl": os.path.join(REPO, "templates"), "secret": self.secret_path,
              "workers": self.processor_workers, "relay": self.relay,
@@ -401,6 +404,8 @@ class Daemon:
             sys.stderr.write("kept %s\n" % self.dir)
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
+            if self.store_dir:
+                shutil.rmtree(self.store_dir, ignore_errors=True)
 
     def __enter__(self):
         return self
