@@ -132,10 +132,11 @@ void Processor::finish(std::vector<Work>& batch) {
     // Under load the spool writer makes a covering flush every few tens of milliseconds: the
     // batch shares them rather than flushing itself (spool.hpp), and grows meanwhile.
     // A lone message when nobody else flushes fsyncs its own items (a forward and an
-    // acknowledgement) rather than the file system: unless its store commit waits for the
-    // spool's flush, which only a syncfs gives.
+    // acknowledgement) rather than the file system, and the store's log when its commit waits
+    // for the spool's flush (ProcessorDeps::sync_store).
+    const bool per_file = !deps_.store_flushed_by_spool || deps_.sync_store;
     const spool::Outgoing::CommitOptions flush{deps_.store_flushed_by_spool, share_wait,
-                                               deps_.store_flushed_by_spool ? 0u : 2u};
+                                               per_file ? 2u : 0u, deps_.sync_store};
     if (util::Status st = outgoing_.commit(all, flush); !st) {
         // Find the message at fault, each alone (their store records are durable already, so
         // this only writes items again).

@@ -64,6 +64,11 @@ struct ProcessorDeps {
     // sql::Durability::caller, on the spool's file system): every batch then ends with one,
     // also when it wrote no new item, before its inputs are removed.
     bool store_flushed_by_spool = false;
+    // For such a store: makes its commits durable by themselves (an fdatasync of SQLite's log).
+    // Then a lone message when nobody else flushes fsyncs that log and its own items rather
+    // than the whole file system (a syncfs also waits for other programs' writes, and the
+    // next SMTP transaction's flushes wait behind it). Empty: a covering flush every batch.
+    std::function<util::Status()> sync_store;
     // Counters and histograms (referent_messages_processed_total, referent_processing_seconds,
     // referent_delivery_failures_total); null: a private registry nobody reads.
     util::Registry* metrics = nullptr;

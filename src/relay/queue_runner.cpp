@@ -201,8 +201,11 @@ bool QueueRunner::settle(std::vector<Settled>& batch) {
         }
     if (deps_.results_flushed_by_spool) {
         // The ticket is taken after the records were written: a flush begun later covers them.
+        // Else the store's log alone, or, if that cannot be synced by itself, a covering flush
+        // of our own (which reports the error, if any).
         const std::uint64_t ticket = deps_.spool->flush_ticket();
-        if (!deps_.spool->wait_flushed(ticket, settle_wait))
+        if (!deps_.spool->wait_flushed(ticket, settle_wait) &&
+            !(deps_.sync_store && deps_.sync_store()))
             if (util::Status st = deps_.spool->flush(); !st) {
                 util::log_warning("relay",
                                   util::cat("results of ", std::to_string(batch.size()),

@@ -63,6 +63,11 @@ struct QueueDeps {
     // on_results' records are on disk only after a covering flush of the spool (SQLite with
     // sql::Durability::caller): settled items are then removed only after one.
     bool results_flushed_by_spool = false;
+    // For such a store: makes its commits durable by themselves (an fdatasync of SQLite's
+    // log). When no covering flush comes within settle_wait, the settling thread calls it
+    // rather than flushing the whole file system (the removals need only the records on
+    // disk). Empty: a covering flush of its own.
+    std::function<util::Status()> sync_store;
     // referent_deliveries_total and referent_delivery_delay_seconds; null: a private registry.
     util::Registry* metrics = nullptr;
 };

@@ -212,13 +212,19 @@ util::Status Outgoing::commit(const std::vector<OutgoingMessage>& messages, Comm
     // system (as SpoolWriter does for incoming/), or by another stage's covering flush: two
     // flushes per batch at most, not two per item. The syncfs and the fsync of outgoing/ after
     // the renames are a covering flush (spool.hpp).
-    const bool each =
-        fresh.size() <= options.fsync_each_up_to && !spool_.flushed_lately(options.share_wait);
+    // A store that relies on covering flushes allows the per-file route only when it can make
+    // its commits durable by itself (its log is not among our files).
+    bool each = fresh.size() <= options.fsync_each_up_to &&
+                (!options.flush_always || options.sync_store) &&
+                !spool_.flushed_lately(options.share_wait);
     for (const auto& [m, head] : fresh)
         if (auto st = write_item(spool_, path_of(tmp, m->item.id, ".item"), head, m->bytes, each);
             !st)
             return st;
     std::uint64_t own = 0;
+    // The store's commits before the items they stand behind; if its log cannot be synced by
+    // itself, the covering flush below (syncfs) makes it durable, or reports the error.
+    if (each && options.flush_always && !options.sync_store()) each = false;
     if (!each && !shared()) {
         own = spool_.begin_flush();
         auto dir = posix::open_dir(tmp.string());

@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,6 +73,10 @@ public:
         // When nobody else is flushing, a commit of at most this many new items fsyncs each
         // file rather than the whole file system (a lone message at light load).
         std::size_t fsync_each_up_to = 0;
+        // With flush_always: makes the store's commits durable by themselves (an fdatasync of
+        // SQLite's log), called before the renames. Only then may such a commit fsync its
+        // files one by one; empty: it always makes or shares a covering flush.
+        std::function<util::Status()> sync_store{};
     };
     // Durable when it returns ok; items whose id is already committed are left as they are
     // (and made durable all the same: an earlier call may have failed after their renames).

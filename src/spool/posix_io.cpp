@@ -73,6 +73,17 @@ util::Status fsync_fd(int fd, std::string_view path) {
     return {};
 }
 
+util::Status fdatasync_path(const std::string& path) {
+    auto fd = open_fd(path, O_RDONLY | O_CLOEXEC);
+    if (!fd) return fd.error();
+    int rc;
+    do {
+        rc = ::fdatasync(fd->get());
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) return sys_error("fdatasync", path, errno);
+    return fd->close(path);
+}
+
 util::Status syncfs_fd(int fd, std::string_view path) {
     int rc;
     do {

@@ -50,6 +50,9 @@ util::Status truncate_fd(int fd, std::uint64_t size, std::string_view path);
 // that happened on that file system since the descriptor was opened or last synced.
 util::Status syncfs_fd(int fd, std::string_view path);
 util::Status fsync_dir(const std::string& path);
+// fdatasync(2) of a file written by someone else (another descriptor, another library): the
+// bytes written through any descriptor of that inode are durable when it returns.
+util::Status fdatasync_path(const std::string& path);
 util::Status rename_file(const std::string& from, const std::string& to);
 // ENOENT counts as success: the goal is "the file is gone".
 util::Status unlink_file(const std::string& path);

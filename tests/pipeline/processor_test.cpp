@@ -162,6 +162,27 @@ TEST_F(ProcessorTest, AStoreFlushedByTheSpoolGetsAFlushEvenWithoutNewItems) {
     EXPECT_EQ(spool_->flush_ticket(), before);
 }
 
+// Such a store that can sync its own log: a lone message with nobody else flushing fsyncs that
+// log and its items, not the whole file system; a replay (nothing new) still needs the flush.
+TEST_F(ProcessorTest, ALoneMessageSyncsTheStoresLogRatherThanTheFileSystem) {
+    ProcessorDeps d = processor_->deps();
+    d.store_flushed_by_spool = true;
+    int synced = 0;
+    d.sync_store = [&] {
+        ++synced;
+        return util::Status{};
+    };
+    Processor flushed(d);
+    const std::string id = put(citizen_mail, "etat-civil@mairie.example.fr");
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));  // nobody flushed lately
+    std::uint64_t before = spool_->flush_ticket();
+    ASSERT_EQ(flushed.process(id), Result::done);
+    EXPECT_EQ(synced, 1);
+    EXPECT_EQ(spool_->flush_ticket(), before) << "no syncfs";
+    EXPECT_EQ(items().size(), 2u) << "a forward and an acknowledgement";
+    EXPECT_TRUE(spool_->incoming_ids().empty());
+}
+
 TEST_F(ProcessorTest, WhatCannotBeHandledGoesToCorruptWithItsReason) {
     const std::string stale = put(citizen_mail, "urbanisme@mairie.example.fr");
     EXPECT_EQ(processor_->process(stale), Result::quarantined);

@@ -71,9 +71,11 @@ protected:
 
     std::unique_ptr<QueueRunner> runner(Outcome outcome,
                                         std::function<util::Status(const std::vector<Settled>&)> f,
-                                        bool results_flushed_by_spool = false) {
+                                        bool results_flushed_by_spool = false,
+                                        std::function<util::Status()> sync_store = {}) {
         QueueDeps d;
         d.results_flushed_by_spool = results_flushed_by_spool;
+        d.sync_store = std::move(sync_store);
         d.spool = &*spool_;
         d.relay = relay_;
         d.clock = &clock_;
@@ -144,6 +146,43 @@ TEST_F(QueueRunnerTest, ItemsOutliveTheirRecordsUntilAFlushCoversThem) {
     EXPECT_GT(spool_->flush_ticket(), ticket_at_record.load())
         << "a covering flush after the last record";
     EXPECT_TRUE(spool::Outgoing(*spool_).ids().empty());
+}
+
+// With a store that can sync its own log (an fdatasync of SQLite's WAL), nobody else flushing:
+// that log is synced after the records and before the removals, and the file system is not
+// flushed. If the log cannot be synced by itself, a covering flush of its own instead.
+TEST_F(QueueRunnerTest, ASettlementSyncsTheStoresLogRatherThanTheFileSystem) {
+    for (const bool log_ok : {true, false}) {
+        SCOPED_TRACE(log_ok ? "log synced" : "log sync fails");
+        commit(3);
+        std::atomic<int> recorded{0}, synced{0};
+        std::atomic<bool> in_order{true};
+        const std::uint64_t before = spool_->flush_ticket();
+        auto q = runner(
+            Outcome::delivered,
+            [&](const std::vector<Settled>& batch) {
+                recorded += static_cast<int>(batch.size());
+                return util::Status{};
+            },
+            true,
+            [&]() -> util::Status {
+                ++synced;
+                // After the records, while their items are still there.
+                if (recorded == 0 || spool::Outgoing(*spool_).ids().empty()) in_order = false;
+                if (log_ok) return {};
+                return util::Error::temporary("fdatasync: EIO");
+            });
+        ASSERT_TRUE(q->start().ok());
+        ASSERT_TRUE(eventually([&] { return q->stats().delivered == 3; }));
+        q->stop();
+        EXPECT_GE(synced.load(), 1);
+        EXPECT_TRUE(in_order);
+        if (log_ok)
+            EXPECT_EQ(spool_->flush_ticket(), before) << "no covering flush";
+        else
+            EXPECT_GT(spool_->flush_ticket(), before) << "a covering flush instead";
+        EXPECT_TRUE(spool::Outgoing(*spool_).ids().empty());
+    }
 }
 
 TEST_F(QueueRunnerTest, UnrecordedResultsKeepTheirItemsAndAreReportedAgain) {

@@ -231,6 +231,49 @@ TEST_F(OutgoingTest, FlushAlwaysMakesACoveringFlushWhenNothingIsNew) {
     EXPECT_TRUE(spool_->wait_flushed(before, std::chrono::milliseconds(0)));
 }
 
+TEST_F(OutgoingTest, AStoreThatSyncsItsLogLetsALoneMessageFsyncItsOwnFiles) {
+    Outgoing out(*spool_);
+    int synced = 0;
+    bool log_ok = true;
+    const Outgoing::CommitOptions options{.flush_always = true,
+                                          .share_wait = std::chrono::milliseconds(50),
+                                          .fsync_each_up_to = 2,
+                                          .sync_store = [&]() -> util::Status {
+                                              ++synced;
+                                              if (log_ok) return {};
+                                              return util::Error::temporary("log: EIO");
+                                          }};
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));  // nobody flushed lately
+    std::uint64_t before = spool_->flush_ticket();
+    ASSERT_TRUE(out.commit({{sample("aaa0"), "A\r\n"}, {sample("aaa1"), "B\r\n"}}, options).ok());
+    EXPECT_EQ(synced, 1) << "the store's log, before the renames";
+    EXPECT_EQ(spool_->flush_ticket(), before) << "no syncfs: each file fsynced";
+    EXPECT_EQ(*out.bytes("aaa1", 1024), "B\r\n");
+    // Without the store's hook the same commit needs a covering flush.
+    auto no_hook = options;
+    no_hook.sync_store = nullptr;
+    ASSERT_TRUE(out.commit({{sample("aaa2"), "C\r\n"}}, no_hook).ok());
+    EXPECT_EQ(spool_->flush_ticket(), before + 1);
+    // Three new items: past fsync_each_up_to, a covering flush, the hook unused.
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    before = spool_->flush_ticket();
+    ASSERT_TRUE(
+        out.commit(
+               {{sample("aab0"), "D\r\n"}, {sample("aab1"), "E\r\n"}, {sample("aab2"), "F\r\n"}},
+               options)
+            .ok());
+    EXPECT_EQ(synced, 1);
+    EXPECT_EQ(spool_->flush_ticket(), before + 1);
+    // The log cannot be synced by itself: the covering flush makes it durable instead.
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    log_ok = false;
+    before = spool_->flush_ticket();
+    ASSERT_TRUE(out.commit({{sample("aac0"), "G\r\n"}}, options).ok());
+    EXPECT_EQ(synced, 2);
+    EXPECT_EQ(spool_->flush_ticket(), before + 1);
+    EXPECT_TRUE(spool_->wait_flushed(before, std::chrono::milliseconds(0)));
+}
+
 TEST_F(OutgoingTest, CommitSharesAnotherStagesFlush) {
     Outgoing out(*spool_);
     // Another stage reports covering flushes every 20 ms (the spool writer under load; here
