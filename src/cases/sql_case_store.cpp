@@ -158,7 +158,7 @@ AssignmentDecision assign_new(SqlCaseStore::Tx& tx, const config::Service& s,
     for (const std::string& id : s.agents) {
         const config::Agent* a = tx.config.find_agent(id);
         if (!a) continue;
-        auto n = tx.one("SELECT COUNT(*) FROM cases WHERE status = 'open' AND referent = $1", {id});
+        auto n = tx.one("SELECT n FROM open_case_counts WHERE referent = $1", {id});
         in.candidates.push_back(
             {id, static_cast<std::uint32_t>(n ? sql::as_int((*n)[0]) : 0), a->max_open_cases});
     }

@@ -3,22 +3,32 @@
 
 #include <array>
 #include <cstdio>
+#include <cstring>
 
 namespace referent::mail {
 
+// Line by line (memchr finds the LFs, then the lone CRs of each line), copying runs of octets.
 std::string canonical_crlf(std::string_view bytes) {
     std::string out;
     out.reserve(bytes.size() + bytes.size() / 32);
-    for (std::size_t i = 0; i < bytes.size(); ++i) {
-        char c = bytes[i];
-        if (c == '\r') {
-            out += "\r\n";
-            if (i + 1 < bytes.size() && bytes[i + 1] == '\n') ++i;
-        } else if (c == '\n') {
-            out += "\r\n";
-        } else {
-            out += c;
+    const char* p = bytes.data();
+    const char* const end = p + bytes.size();
+    while (p < end) {
+        const auto* found =
+            static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+        const char* const lf = found ? found : end;
+        // The line's own CR (before its LF) is written with the LF; any other CR ends a line.
+        const char* const line_end = lf < end && lf > p && lf[-1] == '\r' ? lf - 1 : lf;
+        const char* s = p;
+        while (const auto* cr = static_cast<const char*>(
+                   std::memchr(s, '\r', static_cast<std::size_t>(line_end - s)))) {
+            out.append(s, static_cast<std::size_t>(cr - s)).append("\r\n");
+            s = cr + 1;
         }
+        out.append(s, static_cast<std::size_t>(line_end - s));
+        if (lf == end) break;
+        out.append("\r\n");
+        p = lf + 1;
     }
     return out;
 }

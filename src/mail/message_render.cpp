@@ -301,9 +301,16 @@ void set_utf8_text(GMimePart* part, std::string_view utf8) {
     // Base64 carries the canonical CRLF form of text (RFC 2045 §6.8); QP is given LF so that
     // no CR is ever encoded as "=0D": the final canonical pass turns its lines into CRLF.
     std::string lf;
-    for (std::size_t i = 0; i < utf8.size(); ++i)
-        if (!(utf8[i] == '\r' && i + 1 < utf8.size() && utf8[i + 1] == '\n')) lf += utf8[i];
-    std::string text = encoding == GMIME_CONTENT_ENCODING_BASE64 ? canonical_crlf(lf) : lf;
+    lf.reserve(utf8.size());
+    for (std::size_t i = 0; i < utf8.size();) {  // every CR of a CRLF dropped
+        std::size_t cr = utf8.find('\r', i);
+        if (cr == std::string_view::npos) cr = utf8.size();
+        const bool pair = cr + 1 < utf8.size() && utf8[cr + 1] == '\n';
+        lf.append(utf8.substr(i, cr - i + (pair || cr == utf8.size() ? 0 : 1)));
+        i = cr + 1;
+    }
+    std::string text =
+        encoding == GMIME_CONTENT_ENCODING_BASE64 ? canonical_crlf(lf) : std::move(lf);
     GPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(text.data(), text.size()));
     GPtr<GMimeDataWrapper> wrapper(
         g_mime_data_wrapper_new_with_stream(stream.get(), GMIME_CONTENT_ENCODING_DEFAULT));

@@ -4,6 +4,8 @@
 #include "mail/template.hpp"
 
 #include <map>
+#include <optional>
+#include <vector>
 
 #include "mail/banner_marker.hpp"
 #include "mail/template_load.hpp"
@@ -109,9 +111,9 @@ Node to_node(const TemplateContext& ctx) {
                              {"absence", flag(reason == HandoverReason::absence)},
                              {"departure", flag(reason == HandoverReason::departure)}},
                             ctx.handover.has_value())},
-        {"refusal", object({{"reason", value(refusal.reason)},
-                            {"referent", value(refusal.referent)}},
-                           ctx.refusal.has_value())},
+        {"refusal",
+         object({{"reason", value(refusal.reason)}, {"referent", value(refusal.referent)}},
+                ctx.refusal.has_value())},
     });
 }
 
@@ -145,18 +147,53 @@ std::string one_line(std::string_view s) {
     return out;
 }
 
-std::string render_prepared(const std::string& prepared, const km::data& data, bool html) {
-    km::mustache tmpl{prepared};
-    if (!html) tmpl.set_custom_escape([](const std::string& s) { return s; });
-    const std::string out = tmpl.render(data);
-    if (!tmpl.is_valid()) {
-        template_bug(
-            std::string("a loaded template failed to render: ").append(tmpl.error_message()));
+// One parsed template, rendered many times. kainjow's render() is not const, but it writes into
+// the template only for partials and lambdas: the checker refuses partials and delimiter changes
+// (template_syntax.hpp) and to_data() makes strings, booleans and objects only, so rendering
+// writes nothing shared, and one parsed template renders in several threads at once.
+class Compiled {
+public:
+    Compiled(const std::string& prepared, bool html) : tmpl_(prepared) {
+        if (!html) tmpl_.set_custom_escape([](const std::string& s) { return s; });
+        if (!tmpl_.is_valid()) {
+            template_bug(
+                std::string("a checked template failed to parse: ").append(tmpl_.error_message()));
+        }
     }
-    return strip_sentinels(out);
-}
+
+    // The text without the line sentinels (template_syntax.hpp).
+    std::string render(const km::data& data) const {
+        std::string out;
+        tmpl_.render(data, [&out](const std::string& piece) {
+            for (const char c : piece)
+                if (c != line_sentinel) out += c;
+        });
+        if (!tmpl_.is_valid()) {
+            template_bug(
+                std::string("a loaded template failed to render: ").append(tmpl_.error_message()));
+        }
+        return out;
+    }
+
+private:
+    mutable km::mustache tmpl_;
+};
 
 }  // namespace
+
+struct TemplateSet::Parsed {
+    struct Kinds {
+        Compiled text;
+        Compiled html;
+        Compiled subject;
+    };
+    std::vector<Kinds> templates;  // by TemplateName
+    std::optional<Compiled> from_format;
+
+    const Kinds& operator[](TemplateName name) const {
+        return templates[static_cast<std::size_t>(name)];
+    }
+};
 
 NameSchema template_schema() {
     NameSchema schema;
@@ -182,37 +219,36 @@ util::Result<TemplateSet> TemplateSet::load(const config::Organisation& organisa
     if (!loaded.ok()) return loaded.error();
     TemplateSet set;
     set.language_ = organisation.language;
-    set.from_format_ = std::move(loaded->from_format);
-    for (std::size_t i = 0; i < set.sources_.size(); ++i) {
-        set.sources_[i] = {std::move(loaded->files[i].text), std::move(loaded->files[i].html),
-                           std::move(loaded->files[i].subject)};
-    }
+    auto parsed = std::make_shared<Parsed>();
+    parsed->templates.reserve(loaded->files.size());
+    for (const auto& f : loaded->files)
+        parsed->templates.push_back(
+            {Compiled(f.text, false), Compiled(f.html, true), Compiled(f.subject, false)});
+    parsed->from_format.emplace(loaded->from_format, false);
+    set.parsed_ = std::move(parsed);
     if (auto smoke = smoke_test(set, loaded->directory); !smoke.ok()) return smoke.error();
     return set;
 }
 
 std::string TemplateSet::text(TemplateName name, const TemplateContext& context) const {
     require_parts(name, context);
-    return render_prepared(sources_[static_cast<std::size_t>(name)].text, to_data(to_node(context)),
-                           false);
+    return (*parsed_)[name].text.render(to_data(to_node(context)));
 }
 
 std::string TemplateSet::html(TemplateName name, const TemplateContext& context) const {
     require_parts(name, context);
-    return render_prepared(sources_[static_cast<std::size_t>(name)].html, to_data(to_node(context)),
-                           true);
+    return (*parsed_)[name].html.render(to_data(to_node(context)));
 }
 
 std::string TemplateSet::subject(TemplateName name, const TemplateContext& context) const {
     if (!has_subject(name)) template_bug("subject() of a template that has none");
     require_parts(name, context);
-    return one_line(render_prepared(sources_[static_cast<std::size_t>(name)].subject,
-                                    to_data(to_node(context)), false));
+    return one_line((*parsed_)[name].subject.render(to_data(to_node(context))));
 }
 
 std::string TemplateSet::display_name(const TemplateContext& context) const {
     if (context.agent.anonymous) return one_line(context.service.name);
-    return one_line(render_prepared(from_format_, to_data(to_node(context)), false));
+    return one_line(parsed_->from_format->render(to_data(to_node(context))));
 }
 
 }  // namespace referent::mail

@@ -21,11 +21,14 @@
 //    from_format; for an anonymous agent it is the service's name, as the service speaks.
 //  - Rendering a template without a context part it needs (a notice without case_, absence
 //    without absence…) is a bug in the caller: it aborts.
-// A TemplateSet is immutable after load: rendering is const and thread-safe.
+// A TemplateSet is immutable after load: rendering is const and thread-safe. Each template is
+// parsed once, at load; a reload loads a new TemplateSet (the old one renders on, unchanged, for
+// whoever still holds it).
 #pragma once
 
 #include <array>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -53,9 +56,9 @@ enum class TemplateName {
 };
 
 inline constexpr std::array<TemplateName, 9> all_template_names{
-    TemplateName::signature,        TemplateName::forward_banner, TemplateName::acknowledgement,
-    TemplateName::handover,         TemplateName::absence,        TemplateName::delivery_failure,
-    TemplateName::reminder,         TemplateName::escalation,     TemplateName::reply_refused};
+    TemplateName::signature, TemplateName::forward_banner, TemplateName::acknowledgement,
+    TemplateName::handover,  TemplateName::absence,        TemplateName::delivery_failure,
+    TemplateName::reminder,  TemplateName::escalation,     TemplateName::reply_refused};
 
 std::string_view template_stem(TemplateName name);  // "forward_banner"
 bool has_subject(TemplateName name);                // the notices, not signature or banner
@@ -72,17 +75,12 @@ public:
     std::string display_name(const TemplateContext& context) const;
 
 private:
-    struct Sources {  // prepared (template_syntax.hpp), ready for kainjow
-        std::string text;
-        std::string html;
-        std::string subject;
-    };
+    struct Parsed;  // the kainjow templates (template.cpp), parsed from the prepared sources
 
     TemplateSet() = default;
 
     std::string language_;
-    std::array<Sources, all_template_names.size()> sources_;
-    std::string from_format_;
+    std::shared_ptr<const Parsed> parsed_;
 };
 
 }  // namespace referent::mail

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace referent::mail {
 
@@ -54,6 +55,15 @@ constexpr std::uint16_t cp1252_high[32] = {
 
 bool is_valid_utf8(std::string_view s) {
     for (std::size_t i = 0; i < s.size();) {
+        // Runs of ASCII eight octets at a time.
+        std::uint64_t word = 0;
+        if (i + sizeof word <= s.size()) {
+            std::memcpy(&word, s.data() + i, sizeof word);
+            if ((word & 0x8080808080808080ull) == 0) {
+                i += sizeof word;
+                continue;
+            }
+        }
         std::size_t n = sequence_length(s, i);
         if (n == 0) return false;
         i += n;

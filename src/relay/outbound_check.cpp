@@ -1,5 +1,6 @@
 #include "relay/outbound_check.hpp"
 
+#include <cstring>
 #include <string>
 
 #include "util/cat.hpp"
@@ -25,14 +26,32 @@ DeliveryResult refused(std::string why) {
 
 }  // namespace
 
+// The first CR not followed by LF, and the first LF not preceded by CR: the earlier of the two
+// is the first line end that is not a CRLF. One memchr pass per character (find_first_of with
+// two characters would test every octet against both).
 std::optional<std::size_t> bare_line_end(std::string_view bytes) {
-    for (std::size_t i = bytes.find_first_of("\r\n"); i != std::string_view::npos;
-         i = bytes.find_first_of("\r\n", i + 1)) {
-        if (bytes[i] == '\n') return i;  // a CRLF's LF is skipped below
-        if (i + 1 == bytes.size() || bytes[i + 1] != '\n') return i;
-        ++i;
+    const char* const begin = bytes.data();
+    const char* const end = begin + bytes.size();
+    std::optional<std::size_t> first;
+    for (const char* p = begin; p < end;) {
+        const auto* cr =
+            static_cast<const char*>(std::memchr(p, '\r', static_cast<std::size_t>(end - p)));
+        if (cr == nullptr) break;
+        if (cr + 1 == end || cr[1] != '\n') {
+            first = static_cast<std::size_t>(cr - begin);
+            break;
+        }
+        p = cr + 2;
     }
-    return std::nullopt;
+    const char* const lf_end = first ? begin + *first : end;  // no need to look past it
+    for (const char* p = begin; p < lf_end;) {
+        const auto* lf =
+            static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(lf_end - p)));
+        if (lf == nullptr) break;
+        if (lf == begin || lf[-1] != '\r') return static_cast<std::size_t>(lf - begin);
+        p = lf + 1;
+    }
+    return first;
 }
 
 std::optional<DeliveryResult> refusal(const OutboundMessage& m) {

@@ -465,6 +465,48 @@ TEST_P(CaseStoreContract, EventsAreAppendOnly) {
     EXPECT_FALSE(store_->db().query("DELETE FROM events", {}).ok());
 }
 
+// Assignment reads each agent's open cases from open_case_counts, which the database's
+// triggers keep: after opening, closing, reopening and reassigning (by the store or by an
+// operator's SQL), each count is the number of open cases.
+TEST_P(CaseStoreContract, OpenCaseCountsFollowEveryChangeOfACase) {
+    std::vector<std::string> numbers;
+    for (int i = 0; i < 4; ++i)
+        numbers.push_back(
+            record(from("c" + std::to_string(i) + "@example.fr", "s" + std::to_string(i)))
+                .case_->number);
+    for (int i = 0; i < 3; ++i)
+        record(from("u" + std::to_string(i) + "@example.fr", "u" + std::to_string(i), "urbanisme"));
+    ASSERT_TRUE(store_->close(numbers[0]).ok());
+    ASSERT_TRUE(store_->close(numbers[1]).ok());
+    ASSERT_TRUE(store_->reopen(numbers[1]).ok());
+    ASSERT_TRUE(store_->reassign(numbers[2], "paul", "mobility").ok());
+    ASSERT_TRUE(store_->close(numbers[3]).ok());
+    auto check = [this](const std::string& when) {
+        auto all = store_->db().query("SELECT DISTINCT referent FROM cases", {});
+        ASSERT_TRUE(all.ok()) << all.error().message;
+        ASSERT_FALSE(all->empty());
+        for (const sql::Row& r : *all) {
+            const std::string agent = sql::as_text(r[0]);
+            auto counted = store_->db().query(
+                "SELECT COUNT(*) FROM cases WHERE status = 'open' AND referent = $1", {agent});
+            auto kept =
+                store_->db().query("SELECT n FROM open_case_counts WHERE referent = $1", {agent});
+            ASSERT_TRUE(counted.ok() && kept.ok());
+            const std::int64_t want = sql::as_int(counted->front()[0]);
+            const std::int64_t got = kept->empty() ? 0 : sql::as_int(kept->front()[0]);
+            EXPECT_EQ(got, want) << agent << " " << when;
+        }
+    };
+    check("after the store's changes");
+    // An operator's own SQL too: the triggers are the database's.
+    ASSERT_TRUE(store_->db()
+                    .query("UPDATE cases SET status = 'closed' WHERE number = $1", {numbers[1]})
+                    .ok());
+    ASSERT_TRUE(
+        store_->db().query("UPDATE cases SET referent = 'paul' WHERE referent = 'lea'", {}).ok());
+    check("after direct updates");
+}
+
 TEST_P(CaseStoreContract, MigrationsAreRecordedAndANewerSchemaIsRefused) {
     EXPECT_EQ(*schema_version(store_->db()), latest_schema_version());
     reopen_store();  // a second start applies nothing
