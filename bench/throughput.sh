@@ -212,7 +212,7 @@ loaded_part() {  # PART N SIZE
     for sys in $order; do
       read -r a e f m < <(load "$sys" "$work/$part-r$r-$sys" "$n" "$sz")
       add "$part $sys acc" "$a"; add "$part $sys del" "$e"; add "$part $sys fl" "$f"; add "$part $sys rss" "$m"
-      printf '%-5s round %d %-8s %7.0f msg/s accepted %7.0f msg/s delivered  %s flushes/msg\n' \
+      printf '%-5s round %d %-8s %7.0f msg/s accepted %7.0f msg/s delivered  %6.3f flushes/msg\n' \
         "$part" "$r" "$([ "$sys" = a ] && echo referentd || echo postfix)" "$a" "$e" "$f" >&2
       rm -rf "$work/$part-r$r-$sys"
     done
