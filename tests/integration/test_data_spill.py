@@ -36,8 +36,8 @@ CHUNK = 64 << 10
 # while the sessions receive; spilled, they hold SESSIONS x (max_data_in_memory + one read).
 RECEIVING_BOUND_KIB = (SESSIONS * SIZE // 4) // 1024
 # After the final dots the processor and the relay work on one message at a time here, with a
-# few copies of it each (read, parsed, recorded, rendered, relayed: about 100 MB for 10 MB).
-PEAK_BOUND_KIB = (SESSIONS * SIZE * 3 // 4) // 1024
+# few copies of it each (read, parsed, recorded, rendered, relayed: 100-125 MB for 10 MB).
+PEAK_BOUND_KIB = (SESSIONS * SIZE * 85 // 100) // 1024
 RELAY_ONE_WORKER = "{ maildir: outbox, workers: 1 }"  # relative to the daemon's directory
 LINE = b"0123456789abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789 .\r\n"
 
