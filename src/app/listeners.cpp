@@ -34,6 +34,7 @@ std::shared_ptr<const server::ConnectionSettings> settings_for(
     o.hostname = c.gateway.hostname;
     o.max_message_size = lim.max_message_size;
     o.max_header_size = lim.max_header_size;
+    o.max_data_in_memory = lim.max_data_in_memory;
     o.max_recipients = lim.max_recipients;
     o.max_errors = lim.max_errors;
     o.max_nonmail_commands = lim.max_nonmail_commands;

@@ -6,6 +6,12 @@
 // with ok and the spool id only after the commit is durable, else temporary. has_space()
 // answers the session's question at MAIL: is there room for `declared` octets above
 // limits.min_free_space? Thread-safe.
+//
+// open_spill() gives a large message its spool id at once and creates tmp/<id>.msg with the
+// Received: header (the envelope is known by the end of RCPT); the session appends the DATA to
+// it as it arrives (spool::MessageFile), and accept() hands that file to the writer, which
+// syncs and renames it instead of writing the bytes again. The envelope's arrival time is then
+// the time the file was created, the Received: header's.
 #pragma once
 
 #include <functional>
@@ -28,6 +34,9 @@ public:
     void accept(const smtp::SessionInfo& session, smtp::AcceptedMessage message,
                 std::function<void(smtp::CommitOutcome)> done) override;
 
+    std::unique_ptr<smtp::DataSpill> open_spill(const smtp::SessionInfo& session,
+                                                const smtp::Transaction& transaction) override;
+
     bool has_space(std::uint64_t declared) const;
 
     // Called on the writer thread with each spool id once its commit is durable (the
@@ -35,6 +44,12 @@ public:
     void on_committed(std::function<void(const std::string&)> f) { on_committed_ = std::move(f); }
 
 private:
+    spool::Envelope make_envelope(const smtp::SessionInfo& session, const smtp::Transaction& t,
+                                  std::string id, util::Clock::time_point arrival) const;
+    std::string received(const smtp::SessionInfo& session, const spool::Envelope& env) const;
+    void commit(spool::Envelope env, std::string trace, smtp::AcceptedMessage message,
+                std::function<void(smtp::CommitOutcome)> done);
+
     spool::Spool& spool_;
     spool::SpoolWriter& writer_;
     util::Clock& clock_;

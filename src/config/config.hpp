@@ -42,6 +42,9 @@ struct Limits {
     std::uint32_t max_connections_per_ip = 20;
     Seconds idle_timeout{300};                     // no byte received for this long: 421, close
     std::uint64_t max_header_size = 256ull << 10;  // octets of the header block
+    // DATA octets a session holds in memory; past them the message goes to the spool's tmp/
+    // as it arrives (100 sessions of 10 MB hold 100 x this, not 1 GB).
+    std::uint64_t max_data_in_memory = 256ull << 10;
     std::uint32_t max_mime_depth = 32;
     std::uint32_t max_mime_parts = 1000;
     std::uint32_t max_errors = 10;               // 4xx/5xx replies before 421 and close
@@ -49,7 +52,7 @@ struct Limits {
     std::uint32_t max_command_length = 512;      // octets incl. CRLF (RFC 5321 §4.5.3.1.4)
     std::uint64_t min_free_space = 64ull << 20;  // below this on the spool's disk: 452 at MAIL
     Seconds shutdown_grace{30};  // on SIGTERM, transactions in flight get this long to finish
-    std::uint32_t max_thread_keys = 50;  // References ids and subject tags looked up per message
+    std::uint32_t max_thread_keys = 50;     // References ids and subject tags looked up per message
     std::uint32_t max_notices_per_day = 5;  // automatic messages to one address in 24 hours
 };
 

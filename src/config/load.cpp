@@ -58,6 +58,7 @@ void read_limits(Reporter& r, const Field& f, Limits& l) {
     m.count("max_connections_per_ip", l.max_connections_per_ip, 1, 100'000);
     m.duration("idle_timeout", l.idle_timeout, 1, 3600);
     m.size("max_header_size", l.max_header_size, KiB, 2 * GiB);
+    m.size("max_data_in_memory", l.max_data_in_memory, KiB, 2 * GiB);
     m.count("max_mime_depth", l.max_mime_depth, 1, 1024);
     m.count("max_mime_parts", l.max_mime_parts, 1, 100'000);
     m.count("max_errors", l.max_errors, 1, 1000);

@@ -51,11 +51,17 @@ Connection::Connection(tcp::socket socket, std::shared_ptr<const ConnectionSetti
       settings_(*keep_),
       sink_(sink),
       registry_(registry),
-      session_(settings_.session) {
+      session_(with_spill(settings_.session)) {
     info_.client_ip = endpoint_ip(socket_);
     info_.client_port = endpoint_port(socket_);
     info_.listener_role = settings_.role;
     info_.lmtp = settings_.session.dialect == smtp::Dialect::lmtp;
+}
+
+// The sink may keep a large message's DATA out of memory; it needs to know who is sending it.
+smtp::SessionOptions Connection::with_spill(smtp::SessionOptions options) {
+    options.open_spill = [this](const smtp::Transaction& t) { return sink_.open_spill(info_, t); };
+    return options;
 }
 
 void Connection::start(std::shared_ptr<Connection> self) {

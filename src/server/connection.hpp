@@ -47,6 +47,7 @@ private:
     asio::awaitable<bool> start_tls();
     asio::awaitable<void> linger_close();
     asio::awaitable<void> refuse(const smtp::Reply& reply);
+    smtp::SessionOptions with_spill(smtp::SessionOptions options);
     void arm_timer(std::chrono::seconds timeout);
     void disarm_timer();
     void on_shutdown();

@@ -29,6 +29,9 @@ public:
     Problem problem() const;
     std::uint64_t size() const { return size_; }  // message octets seen (after unstuffing)
     std::string take() { return std::move(data_); }
+    // The octets stored and not yet taken: a caller that moves them elsewhere (a spill) clears
+    // it, so the decoder holds only what arrived since.
+    std::string& stored() { return data_; }
 
 private:
     enum class State { text, cr, bol, dot, dot_cr, done };

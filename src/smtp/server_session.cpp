@@ -77,18 +77,22 @@ void ServerSession::close_with(const Reply& r) {
     want_ = Want::close;
     in_.clear();
     pos_ = 0;
+    spill_.reset();  // a message cut mid-DATA leaves nothing stored
 }
 
 void ServerSession::reset_transaction() {
     mail_given_ = false;
     transaction_ = Transaction{};
     decoder_.reset();
+    spill_.reset();
+    spill_failed_ = false;
 }
 
 void ServerSession::process() {
     while (want_ == Want::input && pos_ < in_.size()) {
         if (phase_ == Phase::data) {
             pos_ += decoder_->feed(std::string_view(in_).substr(pos_));
+            spill_data();
             if (decoder_->done()) finish_data();
             continue;
         }
@@ -288,8 +292,35 @@ void ServerSession::tls_started() {
     want_ = Want::input;
 }
 
+// Past max_data_in_memory, what the decoder stored goes to the spill, so the session holds at
+// most that plus one feed. A message the decoder stopped storing (too large) is not spilled
+// further: it will be refused. After a failed append the rest is only discarded.
+void ServerSession::spill_data() {
+    std::string& stored = decoder_->stored();
+    if (spill_failed_) return stored.clear();
+    if (!spill_) {
+        if (stored.size() <= options_.max_data_in_memory || !options_.open_spill) return;
+        if (decoder_->problem() == DataDecoder::Problem::too_large ||
+            decoder_->problem() == DataDecoder::Problem::header_too_large)
+            return;
+        spill_ = options_.open_spill(transaction_);
+        if (!spill_) return;  // the sink has none: the message stays in memory
+    }
+    if (stored.empty()) return;
+    if (!spill_->append(stored)) {
+        spill_failed_ = true;
+        spill_.reset();
+    }
+    stored.clear();
+}
+
 void ServerSession::finish_data() {
     phase_ = Phase::command;
+    if (spill_failed_ && decoder_->problem() == DataDecoder::Problem::none) {
+        reply_for_each_recipient({451, "4.3.0", "Error: queue file write error"});
+        reset_transaction();
+        return;
+    }
     switch (decoder_->problem()) {
         case DataDecoder::Problem::too_large:
             reply_for_each_recipient({552, "5.3.4", "Error: message file too big"});
@@ -312,7 +343,7 @@ void ServerSession::finish_data() {
 
 AcceptedMessage ServerSession::take_message() {
     assert(want_ == Want::commit);
-    return AcceptedMessage{transaction_, std::exchange(message_, {})};
+    return AcceptedMessage{transaction_, std::exchange(message_, {}), std::move(spill_)};
 }
 
 void ServerSession::commit_done(const CommitOutcome& outcome) {

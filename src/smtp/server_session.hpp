@@ -16,7 +16,9 @@
 // (LMTP: one reply per accepted recipient after DATA); input received before a reply that
 // changes the session's footing (STARTTLS, DATA's 354) is discarded or refused, never acted on
 // (CVE-2011-0411, RFC 2920 §3.1). Every bound of SessionOptions is enforced; memory held is
-// bounded by max_command_length plus what the caller fed at once plus the message limits.
+// bounded by max_command_length plus what the caller fed at once plus the message limits;
+// with open_spill, by max_data_in_memory instead of max_message_size: past it the DATA goes
+// to the spill as it arrives (a spill that fails: 451 at the end of DATA, nothing committed).
 // 250 for a message is produced only by commit_done(ok). Not thread-safe: one per connection.
 #pragma once
 
@@ -43,7 +45,11 @@ struct SessionOptions {
     std::uint32_t max_errors = 10;
     std::uint32_t max_nonmail_commands = 50;
     std::uint32_t max_command_length = 512;  // octets including CRLF
-    bool tls_available = false;              // offer STARTTLS
+    // A message is held in memory up to this many octets; past them the session opens a spill
+    // (when open_spill is set and returns one) and appends the DATA to it as it arrives.
+    std::uint64_t max_data_in_memory = 256ull << 10;
+    std::function<std::unique_ptr<DataSpill>(const Transaction&)> open_spill;
+    bool tls_available = false;  // offer STARTTLS
     // Returns the refusal for a recipient, or nothing to accept it.
     std::function<std::optional<Reply>(const Address&)> check_recipient;
     // False when the spool lacks room for a message of `declared` octets (0 = unknown).
@@ -87,6 +93,7 @@ private:
     void handle_starttls(std::string_view arg);
     void handle_nonmail(const Reply& reply);
     void finish_data();
+    void spill_data();
     void reply_for_each_recipient(const Reply& reply);
     void reply(const Reply& r);
     void reply_uncounted(const Reply& r);
@@ -111,6 +118,8 @@ private:
     Transaction transaction_;
     std::optional<DataDecoder> decoder_;
     std::string message_;
+    std::unique_ptr<DataSpill> spill_;  // the DATA past max_data_in_memory
+    bool spill_failed_ = false;         // an append failed: the rest is discarded, 451 at the end
 
     std::uint32_t errors_ = 0;
     std::uint32_t nonmail_ = 0;

@@ -1,7 +1,8 @@
 // spool/spool.hpp — the durable queue on a directory: tmp/ → incoming/ (→ outgoing/ later).
 //
 // Layout under the spool root:
-//   tmp/       files being written; never meaningful after a crash (removed by recover())
+//   tmp/       files being written (a large message's DATA too, as it arrives: message_file.hpp);
+//              never meaningful after a crash (removed by recover())
 //   incoming/  committed messages: <id>.msg (the bytes) and <id>.env (the envelope, the commit
 //              marker: it is renamed in last, so an .env in incoming/ means the .msg is whole)
 //   corrupt/   items that could not be read back, kept for an operator with a .reason file

@@ -76,14 +76,29 @@ util::Status write_file(Spool& spool, const std::string& path, std::string_view 
     return {};
 }
 
+// A message its session wrote under tmp/ is taken over as it stands: from here on its file is
+// the item's, renamed or removed with it.
+util::Status take_file(Item& item, std::optional<MessageFile>& file) {
+    assert(file->id() == item.id && file->path() == item.tmp_msg);
+    auto fd = file->hand_off();
+    file.reset();  // removes the file unless handed off
+    if (!fd) return fd.error();
+    item.at_tmp_msg = true;
+    item.msg_fd = std::move(*fd);
+    return {};
+}
+
 void write_to_tmp(Spool& spool, Item& item, const Envelope& envelope, const std::string& prefix,
-                  const std::string& data) {
+                  const std::string& data, std::optional<MessageFile>& file) {
+    util::Status st;
+    if (file) st = take_file(item, file);
     // Checked here, not only asserted in format_envelope: a CR or LF would forge envelope lines.
     if (auto valid = validate_envelope(envelope); !valid) {
-        item.error = valid.error();
+        fail(item, valid.error());  // removes a handed-over file
         return;
     }
-    auto st = write_file(spool, item.tmp_msg, prefix, data, item.at_tmp_msg, item.msg_fd);
+    if (st && !item.at_tmp_msg)
+        st = write_file(spool, item.tmp_msg, prefix, data, item.at_tmp_msg, item.msg_fd);
     if (st)
         st = write_file(spool, item.tmp_env, {}, format_envelope(envelope), item.at_tmp_env,
                         item.env_fd);
@@ -197,16 +212,24 @@ void SpoolWriter::commit(Envelope envelope, std::string data, Done done) {
 }
 
 void SpoolWriter::commit(Envelope envelope, std::string prefix, std::string data, Done done) {
+    enqueue(Request{std::move(envelope), std::move(prefix), std::move(data), std::move(done), {}});
+}
+
+void SpoolWriter::commit(Envelope envelope, MessageFile file, Done done) {
+    enqueue(Request{std::move(envelope), {}, {}, std::move(done), std::move(file)});
+}
+
+void SpoolWriter::enqueue(Request request) {
     {
         std::lock_guard lock(mutex_);
         if (!stopping_) {
-            pending_.push_back(
-                Request{std::move(envelope), std::move(prefix), std::move(data), std::move(done)});
+            pending_.push_back(std::move(request));
             wake_.notify_one();
             return;
         }
     }
-    done(util::Error::temporary("spool writer is stopped"));
+    request.file.reset();  // nothing of a refused commit stays in tmp/
+    request.done(util::Error::temporary("spool writer is stopped"));
 }
 
 void SpoolWriter::stop() {
@@ -260,9 +283,10 @@ void SpoolWriter::write_batch(std::deque<Request>& batch) {
     std::uint64_t fsyncs = 0;
     std::vector<Item> items;
     items.reserve(batch.size());
-    for (const auto& request : batch) {
+    for (auto& request : batch) {
         items.push_back(make_item(spool_, request.envelope.id));
-        write_to_tmp(spool_, items.back(), request.envelope, request.prefix, request.data);
+        write_to_tmp(spool_, items.back(), request.envelope, request.prefix, request.data,
+                     request.file);
     }
     if (auto st = ensure_incoming_fd(incoming_fd_, spool_.incoming_dir().string()); !st) {
         for (auto& item : items) fail(item, st.error());

@@ -2,7 +2,9 @@
 //
 // Contract: commit() is thread-safe and returns at once; `done` is called later, exactly once,
 // on the writer thread, with ok only when the message and its envelope are durable in
-// incoming/: for each batch the writer writes every message and envelope under tmp/, makes
+// incoming/: for each batch the writer writes every message (unless its session already wrote
+// it under tmp/ as it arrived: commit() with a MessageFile, which the writer takes over as it
+// stands, without copying its bytes again) and envelope under tmp/, makes
 // them durable with one syncfs(2) of the spool's file system, renames the .msg files and then
 // the .env files (commit markers) into incoming/, and fsyncs incoming/ once. A batch thus
 // costs two flushes whatever its size: concurrent sessions share them. (A batch of one message
@@ -10,7 +12,8 @@
 // writeback errors since Linux 5.8.) On any failure (write, sync, rename, close) the affected
 // messages get a temporary Error and nothing of them is left in tmp/ or incoming/ (their
 // entries are unlinked), so a client that saw 451 may retry without leaving a half-commit.
-// An envelope that fails validate_envelope() gets a permanent Error and nothing is written.
+// An envelope that fails validate_envelope() gets a permanent Error and nothing is written (a
+// MessageFile handed over is removed).
 // The writer never blocks the caller; stop() drains pending commits, then joins.
 //
 // Sequencing: the `done` callbacks of one batch run on the writer thread, in submission order,
@@ -28,11 +31,13 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "spool/envelope.hpp"
+#include "spool/message_file.hpp"
 #include "spool/spool.hpp"
 #include "util/result.hpp"
 
@@ -75,6 +80,9 @@ public:
     // The same, with `prefix` (a trace header) written before `data`: the caller need not copy
     // a message of up to max_message_size just to prepend a line.
     void commit(Envelope envelope, std::string prefix, std::string data, Done done);
+    // The same for a message already written under tmp/ (prefix included): `file.id()` must
+    // be `envelope.id`. Whatever the outcome, the file is the writer's to rename or remove.
+    void commit(Envelope envelope, MessageFile file, Done done);
 
     void stop();
     WriterStats stats() const;
@@ -85,8 +93,10 @@ private:
         std::string prefix;
         std::string data;
         Done done;
+        std::optional<MessageFile> file;  // instead of prefix and data
     };
 
+    void enqueue(Request request);
     void run();
     void write_batch(std::deque<Request>& batch);
     void finish_batch(std::deque<Request>& batch, std::vector<util::Status>& outcomes,

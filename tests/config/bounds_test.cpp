@@ -79,6 +79,8 @@ std::vector<Bound> all_bounds() {
         range(kLimits, "max_header_size", "1023", "1KiB", "25MiB", "26214401",
               "must be between 1KiB and 2GiB",
               "must not exceed gateway.limits.max_message_size (25MiB)"),
+        range(kLimits, "max_data_in_memory", "1023B", "1KiB", "2GiB", "2049MiB",
+              "must be between 1KiB and 2GiB"),
         range(kLimits, "max_mime_depth", "0", "1", "1024", "1025", "must be between 1 and 1024"),
         range(kLimits, "max_mime_parts", "0", "1", "100000", "100001",
               "must be between 1 and 100000"),

@@ -83,6 +83,7 @@ TEST(ConfigMinimal, GetsEveryDefault) {
     EXPECT_EQ(l.max_connections_per_ip, want_limits.max_connections_per_ip);
     EXPECT_EQ(l.idle_timeout, want_limits.idle_timeout);
     EXPECT_EQ(l.max_header_size, want_limits.max_header_size);
+    EXPECT_EQ(l.max_data_in_memory, 256u << 10);
     EXPECT_EQ(l.max_mime_depth, want_limits.max_mime_depth);
     EXPECT_EQ(l.max_mime_parts, want_limits.max_mime_parts);
     EXPECT_EQ(l.max_errors, want_limits.max_errors);

@@ -1,6 +1,7 @@
 #include "smtp/transcript.hpp"
 
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 
@@ -79,7 +80,31 @@ std::string show(const std::string& s) {
     return out;
 }
 
-smtp::SessionOptions options_for(const Transcript& t) {
+// The memory spill of the transcripts (@spill): what a session appended, and how many spills
+// exist (a spill the session dropped removed its file: it is gone from `open`).
+struct SpillState {
+    std::size_t open = 0;
+    std::optional<std::size_t> fail_after;  // append fails once it would pass this many octets
+};
+
+class MemorySpill final : public smtp::DataSpill {
+public:
+    explicit MemorySpill(std::shared_ptr<SpillState> state) : state_(std::move(state)) {
+        ++state_->open;
+    }
+    ~MemorySpill() override { --state_->open; }
+    bool append(std::string_view octets) override {
+        if (state_->fail_after && data.size() + octets.size() > *state_->fail_after) return false;
+        data.append(octets);
+        return true;
+    }
+    std::string data;
+
+private:
+    std::shared_ptr<SpillState> state_;
+};
+
+smtp::SessionOptions options_for(const Transcript& t, const std::shared_ptr<SpillState>& spill) {
     smtp::SessionOptions o;
     o.hostname = "mx.example.gov";
     o.check_recipient = [](const smtp::Address& a) -> std::optional<smtp::Reply> {
@@ -110,6 +135,14 @@ smtp::SessionOptions options_for(const Transcript& t) {
             o.max_message_size = std::stoull(value);
         else if (key == "max_header_size")
             o.max_header_size = std::stoull(value);
+        else if (key == "max_data_in_memory")
+            o.max_data_in_memory = std::stoull(value);
+        else if (key == "spill")
+            o.open_spill = [spill](const smtp::Transaction&) {
+                return std::make_unique<MemorySpill>(spill);
+            };
+        else if (key == "spill-fails-after")
+            spill->fail_after = std::stoull(value);
         else
             throw std::runtime_error("unknown option " + line);
     }
@@ -117,13 +150,16 @@ smtp::SessionOptions options_for(const Transcript& t) {
 }
 
 struct Runner {
+    std::shared_ptr<SpillState> spill;
     ServerSession session;
     CommitOutcome::Status next = CommitOutcome::Status::ok;
     std::vector<smtp::AcceptedMessage> committed;
+    std::vector<bool> spilled;  // per committed message: it came in a spill
     std::string output;
     std::size_t max_buffered = 0;
 
-    explicit Runner(smtp::SessionOptions o) : session(std::move(o)) {}
+    explicit Runner(const Transcript& t)
+        : spill(std::make_shared<SpillState>()), session(options_for(t, spill)) {}
 
     // Resolves commits and STARTTLS the way a connection would, collecting the output.
     void settle() {
@@ -133,7 +169,14 @@ struct Runner {
             if (session.want() == ServerSession::Want::commit) {
                 smtp::AcceptedMessage m = session.take_message();
                 CommitOutcome out{next, {}};
+                const bool from_spill = m.spill != nullptr;
+                if (from_spill) {  // committed: the bytes move on, the spill is gone
+                    if (!m.data.empty()) throw std::runtime_error("spill and data both set");
+                    m.data = std::move(dynamic_cast<MemorySpill&>(*m.spill).data);
+                    m.spill.reset();
+                }
                 if (next == CommitOutcome::Status::ok) {
+                    spilled.push_back(from_spill);
                     committed.push_back(std::move(m));
                     out.queue_id = "Q" + std::to_string(committed.size());
                 }
@@ -186,6 +229,14 @@ std::string check_directive(Runner& r, const std::string& d) {
     } else if (key == "=force-close") {
         r.session.force_close();
         r.settle();
+    } else if (key == "=spilled") {
+        if (r.spilled.empty()) return "no message committed";
+        if (r.spilled.back() != (arg == "yes"))
+            return std::string("last message ") + (r.spilled.back() ? "was" : "was not") +
+                   " spilled";
+    } else if (key == "=spills-open") {
+        if (r.spill->open != std::stoul(arg))
+            return "spills open: got " + std::to_string(r.spill->open) + " want " + arg;
     } else if (key == "=buffered-max") {
         if (r.max_buffered > std::stoul(arg))
             return "buffered " + std::to_string(r.max_buffered) + " > " + arg;
@@ -242,7 +293,7 @@ std::vector<std::size_t> turn_sizes(const Transcript& t) {
 
 std::string run_transcript(const Transcript& t, std::optional<std::size_t> split_turn,
                            std::size_t split_at) {
-    Runner r(options_for(t));
+    Runner r(t);
     std::size_t i = 0;
     std::size_t turn = 0;
     if (!t.steps.empty() && t.steps[0].kind == TranscriptStep::Kind::expect) {

@@ -3,8 +3,11 @@
 // File format (one directive per line; blank lines and lines starting with '#' are ignored):
 //   @dialect lmtp | smtp          @tls (offer STARTTLS)       @space full (spool has no room)
 //   @one-write                    the vector is about bytes arriving in one write: not split
+//   @spill                        DATA past max_data_in_memory goes to a memory spill
+//   @spill-fails-after N          the spill's append fails once it would hold more than N
 //   @<limit> N                    max_recipients, max_errors, max_nonmail_commands,
-//                                 max_command_length, max_message_size, max_header_size
+//                                 max_command_length, max_message_size, max_header_size,
+//                                 max_data_in_memory
 //   C: text        client sends text + CRLF             (C escapes: \r \n \t \0 \\ \xHH)
 //   C| text        client sends text, nothing appended
 //   C* N text      client sends text N times, nothing appended
@@ -16,6 +19,8 @@
 //   =closed | =open    state of the session after the previous turn
 //   =timeout | =shutdown | =force-close   events from the connection
 //   =buffered-max N    the session never held more than N octets of unconsumed input
+//   =spilled yes | no  the last committed message came in a spill (its bytes: =message)
+//   =spills-open N     spills the session holds (a dropped spill removed what it stored)
 // Consecutive C lines form one turn (one write by the client); the S lines that follow are
 // everything the server must have written in answer to that turn, no more, no less. S lines
 // before the first C are the greeting; a transcript that starts with C talks before it.
