@@ -12,7 +12,8 @@
 #   - BIG_MESSAGES messages of BIG_SIZE octets, ROUNDS times;
 #   - light load: one session, LIGHT_MESSAGES transactions one after the other, each timed from
 #     MAIL FROM to the 250 after DATA (bench/smtp_latency.py), p50 and p99; ROUNDS times;
-#   - memory: MEM_SESSIONS concurrent messages of MEM_SIZE octets into referentd, its peak RSS.
+#   - memory: MEM_SESSIONS concurrent messages of MEM_SIZE octets into referentd, all of them
+#     half-received at once (bench/concurrent_data.py), and its peak RSS.
 # Accepted = messages / time until smtp-source is done (every message had its 250); delivered =
 # messages / time until the queues are empty (referentd: incoming/ and outgoing/, i.e. every
 # forward and acknowledgement handed to the sink; Postfix: incoming, active, deferred, maildrop).
@@ -241,8 +242,9 @@ memory_part() {
   local d="$work/memory" t0 t1 rss
   ref_start "$d" $((mem_size + (1 << 20)))
   t0=$(now)
-  smtp-source -s "$mem_sessions" -m "$mem_sessions" -l "$mem_size" -M bench.example.org \
-    -f citizen@example.org -t etat-civil@mairie-exemple.fr "127.0.0.1:$port" </dev/null
+  # Not smtp-source: it writes each session's message whole before it serves the next one.
+  python3 bench/concurrent_data.py 127.0.0.1 "$port" --sessions "$mem_sessions" \
+    --size "$mem_size" >/dev/null
   until ref_drained "$d"; do sleep 0.1; done
   t1=$(now)
   ref_stop; rss=$ref_rss
