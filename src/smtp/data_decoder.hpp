@@ -38,6 +38,8 @@ private:
 
     void emit(char c);
     void emit_char(char c);
+    // A run of ordinary text (no CR, no LF) at once: the same as emit_char() for each octet.
+    void emit_run(std::string_view run);
 
     std::uint64_t max_size_;
     std::uint64_t max_header_;

@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 namespace referent::spool::posix {
@@ -132,18 +134,30 @@ util::Status make_dir(const std::string& path, mode_t mode, bool& created) {
 }
 
 util::Result<std::string> read_file(const std::string& path, std::size_t limit) {
-    auto fd = open_fd(path, O_RDONLY);
+    auto fd = open_fd(path, O_RDONLY | O_CLOEXEC);
     if (!fd) return fd.error();
-    std::string out;
-    char buf[8192];
+    struct stat st {};
+    if (::fstat(fd->get(), &st) != 0) return sys_error("fstat", path, errno);
+    const auto expected = static_cast<std::uint64_t>(st.st_size > 0 ? st.st_size : 0);
+    if (expected > limit) return sys_error("read", path, EFBIG);
+    // Sized once from fstat and read straight into place (a 10 MB message is not grown and
+    // copied step by step), with one octet more to see the end; a file that grew meanwhile is
+    // read on, within the limit.
+    const std::size_t cap = limit == SIZE_MAX ? limit : limit + 1;
+    std::string out(static_cast<std::size_t>(expected) + (expected < cap ? 1 : 0), '\0');
+    std::size_t got = 0;
     for (;;) {
-        const ssize_t n = ::read(fd->get(), buf, sizeof buf);
+        if (got == out.size())
+            out.resize(std::min(cap, std::max<std::size_t>(out.size() * 2, 8192)));
+        const ssize_t n = ::read(fd->get(), out.data() + got, out.size() - got);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return sys_error("read", path, errno);
-        if (n == 0) return out;
-        out.append(buf, static_cast<std::size_t>(n));
-        if (out.size() > limit) return sys_error("read", path, EFBIG);
+        if (n == 0) break;
+        got += static_cast<std::size_t>(n);
+        if (got > limit) return sys_error("read", path, EFBIG);
     }
+    out.resize(got);
+    return out;
 }
 
 util::Result<std::string> read_prefix(const std::string& path, std::size_t n) {

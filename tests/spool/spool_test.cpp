@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <fstream>
 #include <set>
+#include <string>
 #include <thread>
 
 #include "spool/posix_io.hpp"
@@ -356,6 +358,46 @@ TEST_F(SpoolTest, WaitFlushedNeedsAFlushBegunAfterTheTicket) {
     EXPECT_TRUE(spool.wait_flushed(ticket, seconds(60)));
     other.join();
     EXPECT_TRUE(spool.wait_flushed(ticket, milliseconds(0))) << "ended already: no wait";
+}
+
+}  // namespace
+}  // namespace referent::spool
+
+namespace referent::spool {
+namespace {
+
+// read_file: sized from fstat and read in place; bounded at `limit` octets exactly.
+TEST(ReadFile, ReadsWholeFilesUpToTheLimitAndRefusesPastIt) {
+    test::TempDir dir;
+    const std::string path = (dir.path() / "f").string();
+    const std::string big(3 * 100000 + 7, 'x');
+    for (const std::string& content : {std::string(), std::string("a"), big}) {
+        test::write_bytes(path, content);
+        auto got = posix::read_file(path, content.size());  // at the bound
+        ASSERT_TRUE(got.ok()) << content.size();
+        EXPECT_EQ(*got, content);
+        if (content.empty()) continue;
+        auto past = posix::read_file(path, content.size() - 1);  // one octet past it
+        ASSERT_FALSE(past.ok());
+        EXPECT_NE(past.error().message.find("File too large"), std::string::npos)
+            << past.error().message;
+    }
+    EXPECT_FALSE(posix::read_file((dir.path() / "missing").string(), 10).ok());
+}
+
+// A file that grows after it was opened (fstat saw less) is read on, within the limit.
+TEST(ReadFile, AFifoOfUnknownSizeIsReadToItsEnd) {
+    test::TempDir dir;
+    const std::string path = (dir.path() / "fifo").string();
+    ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+    const std::string content(50000, 'y');
+    std::thread writer([&] {
+        std::ofstream(path, std::ios::binary) << content;  // fstat of a FIFO says 0
+    });
+    auto got = posix::read_file(path, content.size());
+    writer.join();
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(*got, content);
 }
 
 }  // namespace
