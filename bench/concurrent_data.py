@@ -18,22 +18,7 @@ import socket
 import sys
 import time
 
-
-def read_reply(f):
-    lines = []
-    while True:
-        line = f.readline()
-        if not line:
-            raise RuntimeError("connection closed")
-        lines.append(line)
-        if len(line) < 4 or line[3:4] != b"-":
-            return int(line[:3]), b"".join(lines)
-
-
-def expect(f, code):
-    got, text = read_reply(f)
-    if got != code:
-        raise RuntimeError("expected %d, got %r" % (code, text))
+from smtp_reply import expect, read_reply
 
 
 class Body:
