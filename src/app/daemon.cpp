@@ -387,6 +387,12 @@ int run_daemon(const config::Config& config) {
                                     " failed=" + std::to_string(stats.failed) +
                                     " batches=" + std::to_string(stats.batches) +
                                     " fsyncs=" + std::to_string(stats.fsyncs));
+    const auto done = processor.stats();
+    util::log_info("referentd", util::cat("processor: processed=", std::to_string(done.processed),
+                                          " retried=", std::to_string(done.retried),
+                                          " quarantined=", std::to_string(done.quarantined),
+                                          " items=", std::to_string(done.items),
+                                          " batches=", std::to_string(done.batches)));
     return 0;
 }
 

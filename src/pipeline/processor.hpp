@@ -12,11 +12,12 @@
 // later attempt. Nothing is lost, nothing reaches a citizen unverified.
 // Batches (group commit): a worker takes up to gateway.processor_batch queued ids at once. It
 // reads and parses them first, then decides all of them inside one store group (one database
-// commit, each store call a savepoint), commits all their items to outgoing/ at once (one
-// syncfs and one fsync of outgoing/: a covering flush, spool.hpp, which also makes the store's
-// commit durable when it waits for one, ProcessorDeps::store_flushed_by_spool), and only then
-// removes the inputs, without a flush of their own (a removal lost in a crash replays the
-// message, which the store answers with its first outcome): two flushes for the batch. The batch
+// commit, each store call a savepoint), commits all their items to outgoing/ at once (a
+// covering flush, spool.hpp, shared with the spool writer under load, which also makes the
+// store's commit durable, ProcessorDeps::store_flushed_by_spool; then the renames and one fsync
+// of outgoing/), and only then removes the inputs, without a flush of their own (a removal
+// lost in a crash replays the message, which the store answers with its first outcome): at
+// most two flushes for the batch. The batch
 // is only what is waiting: an idle gateway handles a lone message at once; and it stops at
 // gateway.limits.max_message_size octets of input (one message at least), so a worker holds
 // about one maximal message at a time whatever the batch size.

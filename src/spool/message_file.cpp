@@ -18,7 +18,7 @@ util::Result<MessageFile> MessageFile::create(Spool& spool, const std::string& i
     MessageFile file;
     file.id_ = id;
     file.path_ = (spool.tmp_dir() / (id + ".msg")).string();
-    auto fd = spool.create_file(file.path_, file_mode, file.recycled_);
+    auto fd = spool.create_file(file.path_, file_mode, file.recycled_);  // may set a pool name
     if (!fd) return fd.error();
     file.fd_ = std::move(*fd);
     file.owned_ = true;

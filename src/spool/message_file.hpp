@@ -1,6 +1,7 @@
 // spool/message_file.hpp — a message's bytes written under tmp/ as they arrive, before its commit.
 //
-// Contract: create() makes tmp/<id>.msg (a fresh spool id) and writes `prefix` (the trace
+// Contract: create() makes tmp/<id>.msg (a fresh spool id), or takes a pooled file under tmp/
+// (Spool::create_file; path() then names it), and writes `prefix` (the trace
 // header) first; append() adds the message's octets as the session receives them. Nothing is
 // synced here: the file is garbage until SpoolWriter::commit(Envelope, MessageFile, ...) takes
 // it over, syncs it and renames it into incoming/ with its envelope (spool_writer.hpp). A

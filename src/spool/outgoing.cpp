@@ -68,9 +68,9 @@ util::Status write_tmp(const std::string& path, std::string_view head, std::stri
     return fd->close(path);
 }
 
-// A new item under tmp/, in a recycled file when there is one (Spool::create_file), closed
-// unsynced: the caller flushes the whole batch at once.
-util::Status write_item(Spool& spool, const std::string& path, std::string_view head,
+// A new item under tmp/, in a recycled file when there is one (Spool::create_file: `path` then
+// names the pooled file), closed unsynced: the caller flushes the whole batch at once.
+util::Status write_item(Spool& spool, std::string& path, std::string_view head,
                         std::string_view body, bool sync) {
     bool recycled = false;
     auto fd = spool.create_file(path, file_mode, recycled, false);
@@ -186,14 +186,20 @@ util::Result<OutgoingItem> parse_outgoing(std::string_view text) {
 
 util::Status Outgoing::commit(const std::vector<OutgoingMessage>& messages, CommitOptions options) {
     const fs::path tmp = spool_.tmp_dir(), out = spool_.outgoing_dir();
-    std::vector<std::pair<const OutgoingMessage*, std::string>> fresh;  // with its header
+    struct Fresh {
+        const OutgoingMessage* m;
+        std::string head;  // the item's header
+        std::string tmp;   // where it is written under tmp/
+    };
+    std::vector<Fresh> fresh;
     for (const OutgoingMessage& m : messages) {
         const OutgoingItem& i = m.item;
         std::string head = format_outgoing(i) + "\n";
         if (!is_valid_id(i.id) || !clean(i.mail_from) || !clean(i.rcpt) || !clean(i.last_error) ||
             !clean(i.kind) || !clean(i.case_number) || head.size() > header_limit)
             return util::Error::permanent(util::cat("outgoing item ", i.id, ": bad value"));
-        if (!fs::exists(path_of(out, i.id, ".item"))) fresh.emplace_back(&m, std::move(head));
+        if (!fs::exists(path_of(out, i.id, ".item")))
+            fresh.push_back({&m, std::move(head), path_of(tmp, i.id, ".item")});
     }
     // Another stage's covering flush begun after this point makes what we wrote before durable.
     auto shared = [&] {
@@ -217,10 +223,16 @@ util::Status Outgoing::commit(const std::vector<OutgoingMessage>& messages, Comm
     bool each = fresh.size() <= options.fsync_each_up_to &&
                 (!options.flush_always || options.sync_store) &&
                 !spool_.flushed_lately(options.share_wait);
-    for (const auto& [m, head] : fresh)
-        if (auto st = write_item(spool_, path_of(tmp, m->item.id, ".item"), head, m->bytes, each);
-            !st)
-            return st;
+    // A failure before the renames leaves the files written under tmp/: they are removed (a
+    // pooled one would stay there, out of the pool, until the next start).
+    std::size_t renamed = 0;
+    auto drop_tmp = [&](util::Status st) {
+        for (std::size_t k = renamed; k < fresh.size(); ++k) (void)::unlink(fresh[k].tmp.c_str());
+        return st;
+    };
+    for (Fresh& f : fresh)
+        if (auto st = write_item(spool_, f.tmp, f.head, f.m->bytes, each); !st)
+            return drop_tmp(st);
     std::uint64_t own = 0;
     // The store's commits before the items they stand behind; if its log cannot be synced by
     // itself, the covering flush below (syncfs) makes it durable, or reports the error.
@@ -228,17 +240,15 @@ util::Status Outgoing::commit(const std::vector<OutgoingMessage>& messages, Comm
     if (!each && !shared()) {
         own = spool_.begin_flush();
         auto dir = posix::open_dir(tmp.string());
-        if (!dir) return dir.error();
-        if (auto st = posix::syncfs_fd(dir->get(), tmp.string()); !st) return st;
+        if (!dir) return drop_tmp(dir.error());
+        if (auto st = posix::syncfs_fd(dir->get(), tmp.string()); !st) return drop_tmp(st);
     }
-    for (const auto& [m, head] : fresh) {
-        const std::string& id = m->item.id;
-        if (auto st = posix::rename_file(path_of(tmp, id, ".item"), path_of(out, id, ".item")); !st)
-            return st;
+    for (const Fresh& f : fresh) {
+        if (auto st = posix::rename_file(f.tmp, path_of(out, f.m->item.id, ".item")); !st)
+            return drop_tmp(st);
+        ++renamed;
     }
-    // The renames: an fsync of outgoing/ (directory blocks and a cache flush after them), or
-    // another stage's covering flush begun after them.
-    if (shared()) return {};
+    // The renames: an fsync of outgoing/ (directory blocks and a cache flush after them).
     if (auto st = posix::fsync_dir(out.string()); !st) return st;
     if (own != 0) spool_.end_flush(own);
     return {};

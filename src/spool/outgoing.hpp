@@ -66,9 +66,12 @@ public:
         // A covering flush (spool.hpp) even when nothing new is written, for a caller whose
         // store commit relies on it (SQLite with sql::Durability::caller).
         bool flush_always = false;
-        // Share the flushes of others: for each of its two steps (the files' bytes before their
-        // renames, then the renames), wait this long for a covering flush begun after the step
-        // instead of flushing; only while others flush (Spool::wait_flushed). 0: never wait.
+        // Share the flushes of others: for the files' bytes before their renames, wait this
+        // long for a covering flush begun after they were written instead of flushing; only
+        // while others flush (Spool::wait_flushed). 0: never wait. The renames are then made
+        // durable by an fsync of outgoing/, not by waiting for a later flush: a directory fsync
+        // costs less than a millisecond, a wait for the next covering flush tens of them, and a
+        // worker of the processor waits out both before it takes its next batch.
         std::chrono::milliseconds share_wait{0};
         // When nobody else is flushing, a commit of at most this many new items fsyncs each
         // file rather than the whole file system (a lone message at light load).

@@ -117,7 +117,7 @@ Spool::Spool(Spool&& other) noexcept
 
 Spool::~Spool() = default;
 
-util::Result<posix::Fd> Spool::create_file(const std::string& path, mode_t mode, bool& recycled,
+util::Result<posix::Fd> Spool::create_file(std::string& path, mode_t mode, bool& recycled,
                                            bool exclusive) {
     recycled = false;
     for (;;) {
@@ -129,13 +129,13 @@ util::Result<posix::Fd> Spool::create_file(const std::string& path, mode_t mode,
             pool_->files.pop_back();
         }
         // Any failure here only costs the pooled file: a new one is made instead.
-        if (::rename(pooled.c_str(), path.c_str()) != 0) continue;
-        auto fd = posix::open_fd(path, O_WRONLY);
+        auto fd = posix::open_fd(pooled, O_WRONLY);
         if (fd && ::fchmod(fd->get(), mode) == 0) {
             recycled = true;
+            path = std::move(pooled);
             return fd;
         }
-        (void)posix::unlink_file(path);
+        (void)posix::unlink_file(pooled);
     }
     return posix::open_fd(path, O_WRONLY | O_CREAT | (exclusive ? O_EXCL : O_TRUNC), mode);
 }

@@ -86,11 +86,13 @@ public:
     // a new inode).
     static constexpr std::size_t max_pooled = 256;
     static constexpr std::uint64_t max_pooled_size = 256 << 10;
-    // Opens `path` (a new name under tmp/) for writing: a pooled file renamed there (`recycled`
-    // true: it still holds old bytes, so the caller ftruncates it to what it wrote) or a new
-    // file (O_CREAT | O_EXCL; without `exclusive`, O_CREAT | O_TRUNC: a leftover of a failed
-    // attempt is written over). `mode` either way.
-    util::Result<posix::Fd> create_file(const std::string& path, mode_t mode, bool& recycled,
+    // Opens a file under tmp/ for writing, which the caller later renames to its final name:
+    // a pooled file, left under its pool name (`path` is set to it, and `recycled` is true: it
+    // still holds old bytes, so the caller ftruncates it to what it wrote), or a new file at
+    // `path`, a new name under tmp/ (O_CREAT | O_EXCL; without `exclusive`, O_CREAT | O_TRUNC:
+    // a leftover of a failed attempt is written over). `mode` either way. A pooled file is not
+    // renamed to `path` first: one rename per file written (tmp/ → its directory), not two.
+    util::Result<posix::Fd> create_file(std::string& path, mode_t mode, bool& recycled,
                                         bool exclusive = true);
     // Takes `path` out of its directory: into the pool, or unlinked. Already gone is fine.
     util::Status retire_file(const std::string& path);

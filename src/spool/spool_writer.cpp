@@ -59,9 +59,9 @@ void fail(Item& item, util::Error error) {
     unlink_if(item.at_tmp_msg, item.tmp_msg, item.id);
 }
 
-// Phase 1 of a batch: create (or recycle, Spool::create_file) and fill both files, keeping
-// them open for phase 2.
-util::Status write_file(Spool& spool, const std::string& path, std::string_view prefix,
+// Phase 1 of a batch: create (or recycle, Spool::create_file: `path` then names the pooled
+// file) and fill both files, keeping them open for phase 2.
+util::Status write_file(Spool& spool, std::string& path, std::string_view prefix,
                         std::string_view data, bool& exists, posix::Fd& out) {
     bool recycled = false;
     auto fd = spool.create_file(path, file_mode, recycled);
@@ -79,7 +79,8 @@ util::Status write_file(Spool& spool, const std::string& path, std::string_view 
 // A message its session wrote under tmp/ is taken over as it stands: from here on its file is
 // the item's, renamed or removed with it.
 util::Status take_file(Item& item, std::optional<MessageFile>& file) {
-    assert(file->id() == item.id && file->path() == item.tmp_msg);
+    assert(file->id() == item.id);
+    item.tmp_msg = file->path();  // a pooled file keeps its pool name until the rename
     auto fd = file->hand_off();
     file.reset();  // removes the file unless handed off
     if (!fd) return fd.error();

@@ -189,7 +189,7 @@ TEST_F(MessageFileTest, CommitAfterStopRemovesTheFile) {
 TEST_F(MessageFileTest, RecoveryRemovesAFileLeftByACrash) {
     const std::string id = spool_->new_id();
     MessageFile file = filled(id);
-    const auto path = spool_->tmp_dir() / (id + ".msg");
+    const std::filesystem::path path = file.path();
     const std::string bytes = read_bytes(path);
     std::filesystem::rename(path, dir_.path() / "kept");  // the owner will not find it
     { MessageFile gone = std::move(file); }

@@ -266,30 +266,40 @@ TEST_F(SpoolTest, RetiredFilesAreRecycledForNewOnes) {
     EXPECT_FALSE(std::filesystem::exists(old_msg));
     EXPECT_TRUE(spool.retire_file(old_msg.string()).ok()) << "already gone is fine";
 
-    // The next new file is the retired one: no new inode, and the caller truncates the rest.
-    const auto fresh = spool.tmp_dir() / "0002.msg";
+    // The next new file is the retired one, under its pool name (the caller renames it to its
+    // final name later): no new inode, no rename, and the caller truncates the rest.
+    const std::string wanted = (spool.tmp_dir() / "0002.msg").string();
+    std::string fresh = wanted;
     bool recycled = false;
-    auto fd = spool.create_file(fresh.string(), 0640, recycled);
+    auto fd = spool.create_file(fresh, 0640, recycled);
     ASSERT_TRUE(fd.ok()) << fd.error().message;
     EXPECT_TRUE(recycled);
+    EXPECT_NE(fresh, wanted);
+    EXPECT_EQ(std::filesystem::path(fresh).parent_path(), spool.tmp_dir());
+    EXPECT_EQ(std::filesystem::path(fresh).filename().string().rfind("pool-", 0), 0u) << fresh;
+    EXPECT_FALSE(std::filesystem::exists(wanted));
     EXPECT_EQ(inode_of(fresh), inode);
     EXPECT_EQ(mode_of(fresh), 0640u);
-    ASSERT_TRUE(posix::write_all(fd->get(), "new", fresh.string()).ok());
-    ASSERT_TRUE(posix::truncate_fd(fd->get(), 3, fresh.string()).ok());
-    ASSERT_TRUE(fd->close(fresh.string()).ok());
+    ASSERT_TRUE(posix::write_all(fd->get(), "new", fresh).ok());
+    ASSERT_TRUE(posix::truncate_fd(fd->get(), 3, fresh).ok());
+    ASSERT_TRUE(fd->close(fresh).ok());
     EXPECT_EQ(read_bytes(fresh), "new");
 
-    // The pool is empty again: a new file, exclusive by default.
-    auto other = spool.create_file(fresh.string(), 0600, recycled);
-    EXPECT_FALSE(other.ok()) << "O_EXCL: the name exists";
-    auto again = spool.create_file((spool.tmp_dir() / "0003.msg").string(), 0600, recycled);
-    ASSERT_TRUE(again.ok());
+    // The pool is empty again: a new file at the name asked for, exclusive by default.
+    std::string named = wanted;
+    auto first = spool.create_file(named, 0600, recycled);
+    ASSERT_TRUE(first.ok()) << first.error().message;
     EXPECT_FALSE(recycled);
-    EXPECT_EQ(mode_of(spool.tmp_dir() / "0003.msg"), 0600u);
+    EXPECT_EQ(named, wanted);
+    EXPECT_EQ(mode_of(wanted), 0600u);
+    ASSERT_TRUE(posix::write_all(first->get(), "old", wanted).ok());
+    auto other = spool.create_file(named, 0600, recycled);
+    EXPECT_FALSE(other.ok()) << "O_EXCL: the name exists";
     // Without `exclusive` an existing name is written over.
-    auto over = spool.create_file(fresh.string(), 0600, recycled, false);
+    auto over = spool.create_file(named, 0600, recycled, false);
     ASSERT_TRUE(over.ok());
-    EXPECT_EQ(read_bytes(fresh), "");
+    EXPECT_EQ(named, wanted);
+    EXPECT_EQ(read_bytes(wanted), "");
 }
 
 TEST_F(SpoolTest, LargeFilesAreNotPooledAndRecoverClearsThePool) {

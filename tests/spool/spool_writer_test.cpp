@@ -1,5 +1,7 @@
 #include "spool/spool_writer.hpp"
 
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -221,6 +223,39 @@ TEST_F(SpoolWriterTest, MissingTmpFailsTemporarilyAndLeavesNothing) {
     EXPECT_EQ(list_dir(spool_->incoming_dir()), Names{});
     EXPECT_EQ(writer.stats().failed, 1u);
     EXPECT_EQ(writer.stats().messages, 0u);
+}
+
+// Recycled files (Spool::create_file) go from their pool names straight into incoming/; a
+// failed commit removes them as it does new files.
+TEST_F(SpoolWriterTest, RecycledFilesAreRenamedOnceAndRemovedOnFailure) {
+    SpoolWriter writer(*spool_, {});
+    std::set<ino_t> pooled;
+    for (const char* name : {"a", "b"}) {
+        const auto f = spool_->tmp_dir() / name;
+        write_bytes(f, std::string(5000, 'z'));
+        struct stat st {};
+        ASSERT_EQ(::stat(f.c_str(), &st), 0);
+        pooled.insert(st.st_ino);
+        ASSERT_TRUE(spool_->retire_file(f.string()));
+    }
+    const Envelope e = envelope();
+    ASSERT_TRUE(commit_one(writer, e, "short\r\n"));
+    expect_committed(e, "short\r\n");
+    std::set<ino_t> used;
+    for (const char* ext : {".msg", ".env"}) {
+        struct stat st {};
+        ASSERT_EQ(::stat((spool_->incoming_dir() / (e.id + ext)).c_str(), &st), 0);
+        used.insert(st.st_ino);
+    }
+    EXPECT_EQ(used, pooled) << "both files came from the pool";
+    EXPECT_EQ(list_dir(spool_->tmp_dir()), Names{});
+
+    ASSERT_TRUE(spool_->remove_incoming(e.id));  // back to the pool
+    ASSERT_EQ(list_dir(spool_->tmp_dir()).size(), 2u);
+    std::filesystem::remove(spool_->incoming_dir());
+    write_bytes(spool_->incoming_dir(), "a file where the directory was");
+    EXPECT_FALSE(commit_one(writer, envelope(), "data"));
+    EXPECT_EQ(list_dir(spool_->tmp_dir()), Names{}) << "the pooled files written are removed";
 }
 
 TEST_F(SpoolWriterTest, UnusableIncomingFailsTemporarilyAndLeavesNothing) {
