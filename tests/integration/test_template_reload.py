@@ -57,14 +57,18 @@ class TemplateReloadTests(unittest.TestCase):
 
     def send(self, sender, subject, n):
         """One citizen's first message → (its forward, its acknowledgement), parsed."""
-        forwards = len(self.box(AGENT))
+        # The new forward is the file that was not there before: Maildir names do not sort by
+        # time (their microseconds are not zero-padded).
+        earlier = set(self.box(AGENT))
         with self.d.client() as c:
             self.assertEqual(c.send_message(mail(sender, subject, "t%d@example.org" % n),
                                             sender=sender).code, 250)
-        wait_until(lambda: len(self.box(AGENT)) > forwards, 30, "the forward of message %d" % n)
+        wait_until(lambda: set(self.box(AGENT)) - earlier, 30, "the forward of message %d" % n)
         wait_until(lambda: self.box(sender), 30, "the acknowledgement of message %d" % n)
+        new = sorted(set(self.box(AGENT)) - earlier)
+        self.assertEqual(len(new), 1, "one forward for message %d" % n)
         out = []
-        for path in (self.box(AGENT)[-1], self.box(sender)[0]):
+        for path in (new[0], self.box(sender)[0]):
             with open(path, "rb") as f:
                 out.append(email.message_from_bytes(f.read(), policy=email.policy.default))
         return out
@@ -73,6 +77,16 @@ class TemplateReloadTests(unittest.TestCase):
     def texts(msg):
         return (msg.get_body(("plain",)).get_content(), msg.get_body(("html",)).get_content(),
                 str(msg["Subject"]))
+
+    def assert_second_version(self, fwd, ack):
+        """The acknowledgement (text, HTML, subject) and the forward's banner of the edited
+        templates."""
+        text, html, subject = self.texts(ack)
+        self.assertIn("Version deux : nous accusons réception", text)
+        self.assertIn("Version deux : nous accusons réception", html)
+        self.assertIn("Version deux", subject)
+        self.assertIn("Version deux, premier message de l’usager",
+                      fwd.get_body(("plain",)).get_content())
 
     def test_edited_templates_apply_after_reload_and_a_refused_reload_keeps_them(self):
         fwd, ack = self.send("one@example.org", "Premier", 1)
@@ -96,25 +110,15 @@ class TemplateReloadTests(unittest.TestCase):
                   "Version deux, premier message de l’usager")
         self.reload(r"reloaded: ")
 
-        fwd, ack = self.send("two@example.org", "Second", 2)
-        text, html, subject = self.texts(ack)
-        self.assertIn("Version deux : nous accusons réception", text)
-        self.assertIn("Version deux : nous accusons réception", html)
-        self.assertIn("Version deux", subject)
-        self.assertIn("Version deux, premier message de l’usager",
-                      fwd.get_body(("plain",)).get_content())
+        self.assert_second_version(*self.send("two@example.org", "Second", 2))
 
         # A broken template: the reload is refused, the second version stays in use.
         self.edit("acknowledgement.txt.mustache", "Version deux : nous accusons réception",
                   "Version trois {{#case.number}} sans fin")
         self.reload(r"reload refused, the running configuration stays")
         fwd, ack = self.send("three@example.org", "Troisième", 3)
-        text, html, subject = self.texts(ack)
-        self.assertIn("Version deux : nous accusons réception", text)
-        self.assertNotIn("Version trois", text)
-        self.assertIn("Version deux", subject)
-        self.assertIn("Version deux, premier message de l’usager",
-                      fwd.get_body(("plain",)).get_content())
+        self.assert_second_version(fwd, ack)
+        self.assertNotIn("Version trois", self.texts(ack)[0])
         self.d.assert_alive()
 
 

@@ -107,10 +107,8 @@ public:
                         line_empty_ = true;
                         state_ = 2;
                     } else {
-                        bare_ = true;
-                        emit_char('\r');
-                        state_ = 0;
-                        --i;
+                        bare_cr();
+                        --i;  // the octet after the CR is text again
                     }
                     break;
                 case 3:  // a dot at the beginning of a line
@@ -125,9 +123,7 @@ public:
                     if (c == '\n') {
                         state_ = 5;
                     } else {
-                        bare_ = true;
-                        emit_char('\r');
-                        state_ = 0;
+                        bare_cr();
                         --i;
                     }
                     break;
@@ -156,6 +152,12 @@ private:
     void emit_char(char c) {
         line_empty_ = false;
         emit(c);
+    }
+    // A CR not followed by LF: kept as text, and noted.
+    void bare_cr() {
+        bare_ = true;
+        emit_char('\r');
+        state_ = 0;
     }
 
     std::uint64_t max_size_, max_header_;
