@@ -106,21 +106,23 @@ void write_to_tmp(Spool& spool, Item& item, const Envelope& envelope, const std:
     if (!st) fail(item, st.error());
 }
 
+std::size_t count_ok(const std::vector<Item>& items) {
+    std::size_t ok = 0;
+    for (const auto& item : items) ok += item.ok() ? 1u : 0u;
+    return ok;
+}
+
 // Phase 2: one syncfs(2) makes the data and inodes of the whole batch durable. This is the
 // group commit: per-file fsync costs one journal commit per file (measured here: a batch of
 // 10 messages, 20 files, took 60-90 ms with serial fsyncs, 30-45 ms with parallel ones and
 // 8 ms with one syncfs). It also flushes whatever else is dirty on that file system, so the
 // spool is best on a file system of its own; an error from another file fails the batch,
 // which is safe (451, the client retries). Closing reports deferred write errors too.
-// A batch of at most `fsync_each_up_to` messages fsyncs its own files instead: a lone session
-// then waits for its two files only, not for whatever else is dirty on the file system (other
-// programs' writes make a syncfs slow and its time uneven). Returns true when it used syncfs.
-bool sync_files(std::vector<Item>& items, int dir_fd, const std::string& dir_path,
-                std::size_t fsync_each_up_to, std::uint64_t& syncs) {
-    std::size_t ok = 0;
-    for (const auto& item : items) ok += item.ok() ? 1u : 0u;
-    if (ok == 0) return false;
-    const bool whole = ok > fsync_each_up_to;
+// A batch of at most `fsync_each_up_to` messages (`whole` false) fsyncs its own files instead:
+// a lone session then waits for its two files only, not for whatever else is dirty on the file
+// system (other programs' writes make a syncfs slow and its time uneven).
+void sync_files(std::vector<Item>& items, int dir_fd, const std::string& dir_path, bool whole,
+                std::uint64_t& syncs) {
     util::Status synced;
     if (whole) {
         ++syncs;
@@ -138,7 +140,6 @@ bool sync_files(std::vector<Item>& items, int dir_fd, const std::string& dir_pat
         if (st) st = item.env_fd.close(item.tmp_env);
         if (!st) fail(item, st.error());
     }
-    return whole;
 }
 
 void rename_msg(Item& item) {
@@ -293,10 +294,13 @@ void SpoolWriter::write_batch(std::deque<Request>& batch) {
         for (auto& item : items) fail(item, st.error());
     }
     // The syncfs and the directory fsync after it are a covering flush (spool.hpp): the other
-    // stages waiting for one need not flush themselves.
-    const std::uint64_t flush = spool_.begin_flush();
-    const bool whole = sync_files(items, incoming_fd_, spool_.incoming_dir().string(),
-                                  options_.fsync_each_up_to, fsyncs);
+    // stages waiting for one need not flush themselves. Only that route announces one: a lone
+    // message's own fsyncs cover nothing else, and announcing them would keep the processor
+    // waiting (share_wait) for a flush that never ends, and off its own per-file route.
+    const std::size_t ok = count_ok(items);
+    const bool whole = ok > options_.fsync_each_up_to;
+    const std::uint64_t flush = whole ? spool_.begin_flush() : 0;
+    if (ok > 0) sync_files(items, incoming_fd_, spool_.incoming_dir().string(), whole, fsyncs);
     // All .msg before any .env, so each commit marker lands after its message's bytes.
     for (auto& item : items) rename_msg(item);
     for (auto& item : items) rename_env(item);

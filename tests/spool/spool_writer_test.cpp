@@ -114,6 +114,27 @@ TEST_F(SpoolWriterTest, CommitsOneMessageWhole) {
     EXPECT_EQ(s.fsyncs, 3u) << "alone: an fsync of each file, one fsync of incoming/";
 }
 
+// Other stages wait for the writer's covering flushes (Spool::wait_flushed) instead of flushing
+// themselves. A lone message's own fsyncs cover nothing of theirs: announcing them would keep
+// a waiter until its share_wait ran out, since no such flush ever ends.
+TEST_F(SpoolWriterTest, OnlyASyncfsBatchAnnouncesACoveringFlush) {
+    {
+        SpoolWriter writer(*spool_, {.fsync_each_up_to = 1});
+        const std::uint64_t before = spool_->flush_ticket();
+        ASSERT_TRUE(commit_one(writer, envelope(), "alone"));
+        EXPECT_EQ(spool_->flush_ticket(), before) << "each file fsynced: no covering flush";
+        EXPECT_FALSE(spool_->flushed_lately(std::chrono::hours(1)));
+        const auto t = steady_clock::now();
+        EXPECT_FALSE(spool_->wait_flushed(before, milliseconds(2000)));
+        EXPECT_LT(steady_clock::now() - t, milliseconds(1000)) << "nothing to wait for";
+    }
+    SpoolWriter writer(*spool_, {.fsync_each_up_to = 0});
+    const std::uint64_t before = spool_->flush_ticket();
+    ASSERT_TRUE(commit_one(writer, envelope(), "covered"));
+    EXPECT_EQ(spool_->flush_ticket(), before + 1) << "syncfs and fsync of incoming/";
+    EXPECT_TRUE(spool_->wait_flushed(before, milliseconds(0))) << "and it has ended";
+}
+
 TEST_F(SpoolWriterTest, CommitsAnEmptyMessage) {
     SpoolWriter writer(*spool_, {});
     const Envelope e = envelope();
