@@ -192,6 +192,41 @@ void Processor::finish(std::vector<Work>& batch) {
 }
 
 std::vector<Result> Processor::process(const std::vector<std::string>& spool_ids) {
+    std::uint64_t ticket = 0;
+    {
+        std::lock_guard lock(mu_);
+        ticket = tickets_++;
+    }
+    return process(spool_ids, ticket);
+}
+
+void Processor::wait_turn(std::uint64_t ticket) {
+    std::unique_lock lock(mu_);
+    turn_cv_.wait(lock, [&] { return turn_ == ticket; });
+}
+
+void Processor::end_turn(std::uint64_t ticket) {
+    {
+        std::lock_guard lock(mu_);
+        ended_.insert(ticket);
+        while (ended_.erase(turn_) != 0) ++turn_;
+    }
+    turn_cv_.notify_all();
+}
+
+std::vector<Result> Processor::process(const std::vector<std::string>& spool_ids,
+                                       std::uint64_t ticket) {
+    // Whatever happens below, the batches behind this one get their turn.
+    struct Turn {
+        Processor& p;
+        std::uint64_t ticket;
+        bool held = true;
+        void end() {
+            if (held) p.end_turn(ticket);
+            held = false;
+        }
+        ~Turn() { end(); }
+    } turn{*this, ticket};
     const auto started = std::chrono::steady_clock::now();
     std::vector<Work> batch(spool_ids.size());
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i].in.spool_id = spool_ids[i];
@@ -209,10 +244,13 @@ std::vector<Result> Processor::process(const std::vector<std::string>& spool_ids
     };
     const std::shared_ptr<const Settings> s = settings();  // the whole batch on one config
     for (Work& w : batch) guarded(w, [&](Work& x) { prepare(*s, x); });
+    if (deps_.after_prepare) deps_.after_prepare(spool_ids);
+    wait_turn(ticket);
     const util::Status group = deps_.store->group([&] {
         for (Work& w : batch)
             if (w.ready) guarded(w, [&](Work& x) { decide(*s, x); });
     });
+    turn.end();  // the next batch may decide while this one commits its items
     if (!group) {
         // Nothing the flows recorded was kept: every decided message waits for a new try.
         util::log_warning("pipeline", util::cat("store: ", group.error().message));
@@ -359,6 +397,7 @@ void Processor::enqueue(const std::string& spool_id) {
 void Processor::run() {
     for (;;) {
         std::vector<std::string> ids;
+        std::uint64_t ticket = 0;
         {
             std::unique_lock lock(mu_);
             cv_.wait_for(lock, deps_.retry_pause, [this] { return stopping_ || !queue_.empty(); });
@@ -384,8 +423,9 @@ void Processor::run() {
                 ids.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }
+            ticket = tickets_++;  // with the ids, so that tickets follow the queue's order
         }
-        const std::vector<Result> results = process(ids);
+        const std::vector<Result> results = process(ids, ticket);
         std::lock_guard lock(mu_);
         // With the ids let go, so that the rescan this asks for finds them.
         for (std::size_t i = 0; i < ids.size(); ++i) {

@@ -27,6 +27,12 @@
 // commit) and by a rescan of incoming/: at start, when idle for deps.retry_pause, and that long
 // after a temporary failure left messages there, however busy the queue (a batch the store
 // could not take during a database restart is not kept waiting for a lull in the load).
+// Order: batches are decided in the order they were taken from the queue (the order the spool
+// writer committed them), whichever worker finishes reading and parsing first. A citizen's
+// first message then opens the case and gets the acknowledgement even when the correction
+// sent seconds later is parsed first (the store would join the two in either order, by the
+// references one names, but the case would start at the correction). One left for later by a
+// temporary store failure is decided after the ones behind it.
 // `on_outgoing` is called with the ids of newly committed items (the relay's queue wakes up).
 #pragma once
 
@@ -75,6 +81,9 @@ struct ProcessorDeps {
     util::Registry* metrics = nullptr;
     // How long a message left in incoming/ by a temporary failure waits for its next try.
     std::chrono::milliseconds retry_pause{5000};
+    // Tests: called on the batch's thread once it is read and parsed, before it waits for its
+    // turn at the store (a seam to hold one batch back).
+    std::function<void(const std::vector<std::string>& spool_ids)> after_prepare;
 };
 
 enum class Result { done, retry_later, quarantined };
@@ -127,6 +136,9 @@ private:
     };
     std::shared_ptr<const Settings> settings() const;
     void run();
+    std::vector<Result> process(const std::vector<std::string>& spool_ids, std::uint64_t ticket);
+    void wait_turn(std::uint64_t ticket);
+    void end_turn(std::uint64_t ticket);  // once per ticket, whether the batch got its turn or not
     void rescan();  // queues every committed message of incoming/ that nobody holds
     void prepare(const Settings& s, Work& w);  // read, parse, classify: no store
     void decide(const Settings& s, Work& w);   // the flow, inside the store group
@@ -147,6 +159,12 @@ private:
     std::condition_variable cv_;
     std::deque<std::string> queue_;
     std::set<std::string> queued_;  // also the ids in hand: never two workers on one id
+    // The store's order (under mu_): batches taken so far, the one whose group runs next, and
+    // those past it that are already done (ended out of turn: nothing reached the store).
+    std::uint64_t tickets_ = 0;
+    std::uint64_t turn_ = 0;
+    std::set<std::uint64_t> ended_;
+    std::condition_variable turn_cv_;
     bool stopping_ = false;
     bool left_for_later_ = false;  // a temporary failure since the last rescan
     std::chrono::steady_clock::time_point last_rescan_ = std::chrono::steady_clock::now();

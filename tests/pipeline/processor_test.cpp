@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -276,6 +277,49 @@ TEST_F(ProcessorTest, MessageLeftForLaterIsRetriedUnderSteadyLoad) {
     processor_->stop();
     EXPECT_FALSE(in_incoming(left)) << "still waiting after " << fed << " newer messages";
     EXPECT_GT(fed, 5);
+}
+
+// Two workers, one message each: the citizen's first message is held back after it is parsed
+// (300 ms), so its follow-up's worker reaches the store first. It waits: the first message
+// opens the case and is the one acknowledged (decided the other way round, the store would
+// still join them, by the reference, but the acknowledgement would answer the follow-up).
+TEST_F(ProcessorTest, AFollowUpIsNeverDecidedBeforeAMessageQueuedAheadOfIt) {
+    config_->gateway.processor_batch = 1;
+    const std::string first = put(citizen_mail, "etat-civil@mairie.example.fr");
+    const std::string follow_up =
+        put("From: Elodie <elodie@example.org>\r\nTo: etat-civil@mairie.example.fr\r\n"
+            "Subject: Re: Acte de naissance\r\nMessage-ID: <m2@example.org>\r\n"
+            "In-Reply-To: <m1@example.org>\r\n\r\nJ'oubliais\r\n",
+            "etat-civil@mairie.example.fr");
+    ProcessorDeps d = processor_->deps();
+    std::atomic<int> held{0};
+    d.after_prepare = [&](const std::vector<std::string>& ids) {
+        if (ids == std::vector{first}) {
+            ++held;
+            std::this_thread::sleep_for(milliseconds(300));
+        }
+    };
+    processor_ = std::make_unique<Processor>(d);
+    processor_->start(2);  // its rescan queues both, in the spool's order
+    for (int i = 0; i < 1000 && processor_->stats().processed < 2; ++i)
+        std::this_thread::sleep_for(milliseconds(10));
+    processor_->stop();
+    ASSERT_EQ(processor_->stats().processed, 2u);
+    EXPECT_EQ(held.load(), 1);
+    EXPECT_EQ(processor_->stats().batches, 2u) << "one message per batch, as set";
+    cases::CaseFilter all;
+    EXPECT_EQ(store_->list_cases(all)->size(), 1u);
+    auto out = items();
+    ASSERT_EQ(out.size(), 3u) << "two forwards, one acknowledgement";
+    for (const auto& i : out) EXPECT_EQ(i.case_number, out[0].case_number) << i.id;
+    const auto ack = std::find_if(out.begin(), out.end(),
+                                  [](const auto& i) { return i.kind == "acknowledgement"; });
+    ASSERT_NE(ack, out.end());
+    const auto bytes = spool::Outgoing(*spool_).bytes(ack->id, 1 << 20);
+    ASSERT_TRUE(bytes.ok());
+    EXPECT_NE(bytes->find("In-Reply-To: <m1@example.org>"), std::string::npos)
+        << "the acknowledgement answers the first message\n"
+        << bytes->substr(0, 800);
 }
 
 // A quarantine interrupted by a disk fault between its renames left the .msg in corrupt/ and
