@@ -80,6 +80,11 @@ protected:
     const std::string citizen_mail =
         "From: Elodie <elodie@example.org>\r\nTo: etat-civil@mairie.example.fr\r\n"
         "Subject: Acte de naissance\r\nMessage-ID: <m1@example.org>\r\n\r\nBonjour\r\n";
+    // The citizen's correction, a reply to the message above.
+    const std::string follow_up_mail =
+        "From: Elodie <elodie@example.org>\r\nTo: etat-civil@mairie.example.fr\r\n"
+        "Subject: Re: Acte de naissance\r\nMessage-ID: <m2@example.org>\r\n"
+        "In-Reply-To: <m1@example.org>\r\n\r\nJ'oubliais\r\n";
 
     test::TempDir dir_;
     util::ManualClock clock_{t0};
@@ -204,11 +209,7 @@ TEST_F(ProcessorTest, BatchSharesOneGroupAndGoesOnPastABadMessage) {
     const std::string stale = put(citizen_mail, "urbanisme@mairie.example.fr");
     // The citizen's follow-up, in the same batch: it threads on the first (not yet committed)
     // message's case, and gets no second acknowledgement.
-    const std::string b =
-        put("From: Elodie <elodie@example.org>\r\nTo: etat-civil@mairie.example.fr\r\n"
-            "Subject: Re: Acte de naissance\r\nMessage-ID: <m2@example.org>\r\n"
-            "In-Reply-To: <m1@example.org>\r\n\r\nJ'oubliais\r\n",
-            "etat-civil@mairie.example.fr");
+    const std::string b = put(follow_up_mail, "etat-civil@mairie.example.fr");
     const std::vector<Result> got = processor_->process(std::vector{a, stale, b});
     EXPECT_EQ(got, (std::vector{Result::done, Result::quarantined, Result::done}));
     EXPECT_EQ(processor_->stats().batches, 1u);
@@ -250,6 +251,11 @@ TEST_F(ProcessorTest, BatchTheStoreCannotCommitIsLeftWholeForLater) {
 // A message the store could not take (a database restarting) is tried again retry_pause later
 // even when new mail never lets the queue run empty: a steady load does not hold it back.
 TEST_F(ProcessorTest, MessageLeftForLaterIsRetriedUnderSteadyLoad) {
+    // Long enough after the first try (which waits out the 200 ms busy timeout) for the new
+    // mail below to keep the queue busy through many feeds before the retry.
+    ProcessorDeps d = processor_->deps();
+    d.retry_pause = milliseconds(700);
+    processor_ = std::make_unique<Processor>(d);
     auto other = cases::sql::open_sqlite((dir_.path() / "cases.db").string(), 200);
     ASSERT_TRUE(other.ok());
     ASSERT_TRUE((*other)->begin().ok());  // another writer holds the write lock
@@ -286,11 +292,7 @@ TEST_F(ProcessorTest, MessageLeftForLaterIsRetriedUnderSteadyLoad) {
 TEST_F(ProcessorTest, AFollowUpIsNeverDecidedBeforeAMessageQueuedAheadOfIt) {
     config_->gateway.processor_batch = 1;
     const std::string first = put(citizen_mail, "etat-civil@mairie.example.fr");
-    const std::string follow_up =
-        put("From: Elodie <elodie@example.org>\r\nTo: etat-civil@mairie.example.fr\r\n"
-            "Subject: Re: Acte de naissance\r\nMessage-ID: <m2@example.org>\r\n"
-            "In-Reply-To: <m1@example.org>\r\n\r\nJ'oubliais\r\n",
-            "etat-civil@mairie.example.fr");
+    put(follow_up_mail, "etat-civil@mairie.example.fr");
     ProcessorDeps d = processor_->deps();
     std::atomic<int> held{0};
     d.after_prepare = [&](const std::vector<std::string>& ids) {
