@@ -517,7 +517,11 @@ class Client:
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
         self.eof = False
-        self.greeting = self.recv_reply() if greeting else None
+        try:
+            self.greeting = self.recv_reply() if greeting else None
+        except BaseException:  # a refused or cut greeting: the caller never gets the socket
+            self.sock.close()
+            raise
 
     @property
     def local_port(self):

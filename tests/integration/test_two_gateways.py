@@ -494,7 +494,11 @@ class PostfixSpreadsTests(TwoGateways):
                 return True
             self.mx.flush()
             return False
-        wait_until(drained, 240, "the MX's queue to empty", interval=5)
+        try:
+            wait_until(drained, 240, "the MX's queue to empty", interval=5)
+        except AssertionError as e:  # why each message is still there (its delay_reason)
+            raise AssertionError("%s\n%s\n%s" % (e, self.mx.queue_text(),
+                                                 self.mx.log_tail())) from None
         waiting = set()
         for spool_id in left:
             m = re.search(rb"^Subject: (.*?)\r$", gw1.message_bytes(spool_id), re.M)
