@@ -207,9 +207,9 @@ void Processor::wait_turn(std::uint64_t ticket) {
 
 void Processor::end_turn(std::uint64_t ticket) {
     {
-        std::lock_guard lock(mu_);
-        ended_.insert(ticket);
-        while (ended_.erase(turn_) != 0) ++turn_;
+        std::unique_lock lock(mu_);
+        turn_cv_.wait(lock, [&] { return turn_ == ticket; });  // at once after wait_turn
+        ++turn_;
     }
     turn_cv_.notify_all();
 }

@@ -138,7 +138,9 @@ private:
     void run();
     std::vector<Result> process(const std::vector<std::string>& spool_ids, std::uint64_t ticket);
     void wait_turn(std::uint64_t ticket);
-    void end_turn(std::uint64_t ticket);  // once per ticket, whether the batch got its turn or not
+    // Once per ticket: waits for its turn if the batch never took it (an exception), then
+    // passes it on.
+    void end_turn(std::uint64_t ticket);
     void rescan();  // queues every committed message of incoming/ that nobody holds
     void prepare(const Settings& s, Work& w);  // read, parse, classify: no store
     void decide(const Settings& s, Work& w);   // the flow, inside the store group
@@ -159,11 +161,9 @@ private:
     std::condition_variable cv_;
     std::deque<std::string> queue_;
     std::set<std::string> queued_;  // also the ids in hand: never two workers on one id
-    // The store's order (under mu_): batches taken so far, the one whose group runs next, and
-    // those past it that are already done (ended out of turn: nothing reached the store).
+    // The store's order (under mu_): batches taken so far, and the one whose group runs next.
     std::uint64_t tickets_ = 0;
     std::uint64_t turn_ = 0;
-    std::set<std::uint64_t> ended_;
     std::condition_variable turn_cv_;
     bool stopping_ = false;
     bool left_for_later_ = false;  // a temporary failure since the last rescan
