@@ -3,10 +3,14 @@
 
 One session (EHLO once), then COUNT transactions, each timed from the moment MAIL FROM is
 sent to the 250 that follows the end of DATA (so it includes the server's durable commit);
-no pipelining. A reply other than the expected code stops the run with an error. Prints
+no pipelining. With --pace MS, transaction i starts i * MS milliseconds after the first (at
+once when the ones before it ran late): a fixed arrival rate, so the server has time between
+transactions for the work they leave behind, instead of taking the next one at once.
+A reply other than the expected code stops the run with an error. Prints
 "p50_ms p99_ms mean_ms count" on one line.
 
-Usage: smtp_latency.py HOST PORT [--count N] [--size OCTETS] [--from A] [--to B] [--warmup N]
+Usage: smtp_latency.py HOST PORT [--count N] [--size OCTETS] [--pace MS] [--from A] [--to B]
+                       [--warmup N]
 """
 import argparse
 import socket
@@ -29,6 +33,7 @@ def main():
     ap.add_argument("--count", type=int, default=300)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--size", type=int, default=5120)
+    ap.add_argument("--pace", type=float, default=0.0)
     ap.add_argument("--from", dest="sender", default="citizen@example.org")
     ap.add_argument("--to", default="etat-civil@mairie-exemple.fr")
     a = ap.parse_args()
@@ -42,7 +47,12 @@ def main():
     s.sendall(b"EHLO latency.example.org\r\n")
     expect(f, 250)
     times = []
+    start = time.perf_counter()
     for i in range(a.warmup + a.count):
+        if a.pace > 0:
+            wait = start + i * a.pace / 1000.0 - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
         msg = (
             f"From: <{a.sender}>\r\nTo: <{a.to}>\r\nSubject: latency {i}\r\n"
             f"Message-ID: <latency-{i}-{time.time_ns()}@example.org>\r\n\r\n"

@@ -10,8 +10,12 @@
 # fresh instance:
 #   - MESSAGES messages of SIZE octets over SESSIONS sessions, ROUNDS times;
 #   - BIG_MESSAGES messages of BIG_SIZE octets, ROUNDS times;
-#   - light load: one session, LIGHT_MESSAGES transactions one after the other, each timed from
-#     MAIL FROM to the 250 after DATA (bench/smtp_latency.py), p50 and p99; ROUNDS times;
+#   - light load: one session, LIGHT_MESSAGES transactions, one every LIGHT_PACE ms (a fixed
+#     arrival rate, the same for both), each timed from MAIL FROM to the 250 after DATA
+#     (bench/smtp_latency.py), p50 and p99; ROUNDS times. The same session back to back (each
+#     transaction sent as soon as the previous one had its 250) is measured too and reported
+#     beside it: that offers each server as much as it takes, so it measures each at its own
+#     saturation rate (printed), not at a light load;
 #   - memory: MEM_SESSIONS concurrent messages of MEM_SIZE octets into referentd, all of them
 #     half-received at once (bench/concurrent_data.py), and its peak RSS.
 # Accepted = messages / time until smtp-source is done (every message had its 250); delivered =
@@ -25,7 +29,8 @@
 # Usage: bench/throughput.sh [path/to/referentd]       (default build/bin/referentd)
 # Environment (defaults): ROUNDS (3), SESSIONS (20), MESSAGES (20000), SIZE (5120),
 #   BIG_MESSAGES (5000), BIG_SIZE (102400), LIGHT_MESSAGES (2000: a p99 over 300 transactions
-#   is the third worst, mostly the machine's noise), MEM_SESSIONS (100), MEM_SIZE (10485760),
+#   is the third worst, mostly the machine's noise), LIGHT_PACE (10: 100 transactions a second,
+#   a fifth of what Postfix relays here under load), MEM_SESSIONS (100), MEM_SIZE (10485760),
 #   BATCH (32: gateway.processor_batch), COUNT_MESSAGES (2000),
 #   SKIP (space-separated parts to leave out: small big light memory), KEEP=1 keeps the work dir.
 # Needs root (smtp-sink -u nobody, Postfix), Postfix 3.x, python3, bc.
@@ -40,6 +45,7 @@ size=${SIZE:-5120}
 big_messages=${BIG_MESSAGES:-5000}
 big_size=${BIG_SIZE:-102400}
 light=${LIGHT_MESSAGES:-2000}
+light_pace=${LIGHT_PACE:-10}
 mem_sessions=${MEM_SESSIONS:-100}
 mem_size=${MEM_SIZE:-10485760}
 batch=${BATCH:-32}
@@ -69,6 +75,9 @@ trap cleanup EXIT
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 now() { date +%s.%N; }
+# The machine's CPU time so far, busy and total (jiffies of all CPUs, /proc/stat): the share of
+# the machine a run kept busy, whichever processes it ran in (the server, the client, the sink).
+cpu_ticks() { awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 greets() { python3 - "$1" <<'PY'
 import socket, sys
@@ -221,19 +230,27 @@ loaded_part() {  # PART N SIZE
 }
 
 light_part() {
-  local r order sys p50 p99 mean count d
+  local r order sys mode pace p50 p99 mean count d busy0 all0 busy1 all1
   for r in $(seq 1 "$rounds"); do
     order="a b"; [ $((r % 2)) -eq 0 ] && order="b a"
-    for sys in $order; do
-      d="$work/light-r$r-$sys"
-      if [ "$sys" = a ]; then ref_start "$d"; else pf_start "$d"; fi
-      read -r p50 p99 mean count < <(python3 bench/smtp_latency.py 127.0.0.1 "$port" \
-        --count "$light" --size "$size")
-      if [ "$sys" = a ]; then ref_stop; else pf_stop "$d"; fi
-      add "light $sys p50" "$p50"; add "light $sys p99" "$p99"
-      printf 'light round %d %-8s p50 %6.2f ms  p99 %6.2f ms  (%d transactions)\n' "$r" \
-        "$([ "$sys" = a ] && echo referentd || echo postfix)" "$p50" "$p99" "$count" >&2
-      rm -rf "$d"
+    for mode in paced b2b; do
+      pace=$([ $mode = paced ] && echo "$light_pace" || echo 0)
+      for sys in $order; do
+        d="$work/light-$mode-r$r-$sys"
+        if [ "$sys" = a ]; then ref_start "$d"; else pf_start "$d"; fi
+        read -r busy0 all0 < <(cpu_ticks)
+        read -r p50 p99 mean count < <(python3 bench/smtp_latency.py 127.0.0.1 "$port" \
+          --count "$light" --size "$size" --pace "$pace")
+        read -r busy1 all1 < <(cpu_ticks)
+        if [ "$sys" = a ]; then ref_stop; else pf_stop "$d"; fi
+        add "$mode $sys p50" "$p50"; add "$mode $sys p99" "$p99"
+        add "$mode $sys rate" "$(calc "1000 / $mean")"
+        add "$mode $sys cpu" "$(calc "100 * ($busy1 - $busy0) / ($all1 - $all0)")"
+        printf 'light %-6s round %d %-8s p50 %6.2f ms  p99 %6.2f ms  (%d transactions, CPU %.0f %%)\n' \
+          "$mode" "$r" "$([ "$sys" = a ] && echo referentd || echo postfix)" "$p50" "$p99" "$count" \
+          "$(calc "100 * ($busy1 - $busy0) / ($all1 - $all0)")" >&2
+        rm -rf "$d"
+      done
     done
   done
 }
@@ -306,12 +323,20 @@ if [[ $skip != *" small "* ]]; then
 fi
 if [[ $skip != *" light "* ]]; then
   echo
-  printf 'light load, 1 session, %d transactions of %d octets (MAIL FROM to 250 after DATA)\n' "$light" "$size"
+  printf 'light load, 1 session, %d transactions of %d octets, one every %s ms (MAIL FROM to 250 after DATA)\n' \
+    "$light" "$size" "$light_pace"
   for sys in a b; do
-    printf '  %-9s p50 %7.2f ms  p99 %7.2f ms\n' "$([ "$sys" = a ] && echo referentd || echo postfix)" \
-      "$(med "light $sys p50")" "$(med "light $sys p99")"
+    printf '  %-9s p50 %7.2f ms  p99 %7.2f ms  machine CPU busy %3.0f %%\n' \
+      "$([ "$sys" = a ] && echo referentd || echo postfix)" \
+      "$(med "paced $sys p50")" "$(med "paced $sys p99")" "$(med "paced $sys cpu")"
   done
-  printf '  p99 referentd <= postfix: %s\n' "$(verdict "$(med "light a p99") <= $(med "light b p99")")"
+  printf '  p99 referentd <= postfix: %s\n' "$(verdict "$(med "paced a p99") <= $(med "paced b p99")")"
+  echo 'the same session back to back (each server at its own pace: not a light load; no target)'
+  for sys in a b; do
+    printf '  %-9s p50 %7.2f ms  p99 %7.2f ms  at %4.0f transactions/s (1 / mean time)  machine CPU busy %3.0f %%\n' \
+      "$([ "$sys" = a ] && echo referentd || echo postfix)" \
+      "$(med "b2b $sys p50")" "$(med "b2b $sys p99")" "$(med "b2b $sys rate")" "$(med "b2b $sys cpu")"
+  done
 fi
 if [[ $skip != *" memory "* ]]; then
   echo
