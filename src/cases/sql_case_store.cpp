@@ -34,8 +34,8 @@ void decode(std::string_view s, InboundOutcome& o) {
         if (eq == std::string_view::npos) continue;
         std::string_view k = line.substr(0, eq), v = line.substr(eq + 1);
         if (k == "rule") {
-            for (ThreadRule r : {ThreadRule::token, ThreadRule::reference, ThreadRule::subject_tag,
-                                 ThreadRule::new_case})
+            for (ThreadRule r : {ThreadRule::duplicate, ThreadRule::token, ThreadRule::reference,
+                                 ThreadRule::subject_tag, ThreadRule::new_case})
                 if (v == to_string(r)) o.rule = r;
         } else if (k == "created")
             o.created = v == "1";
@@ -58,26 +58,50 @@ std::string placeholders(std::size_t first, std::size_t n) {
     return s;
 }
 
+// The columns a ThreadCandidate is read from (c: cases, z: citizens), first in a row.
+constexpr std::string_view candidate_columns =
+    "c.id, c.number, z.address, c.status, c.closed_at, c.service, z.id";
+
+ThreadCandidate candidate(SqlCaseStore::Tx& tx, const sql::Row& r) {
+    ThreadCandidate c;
+    c.id = sql::as_int(r[0]);
+    c.number = sql::as_text(r[1]);
+    c.citizen_address = sql::as_text(r[2]);
+    c.status = sql::as_text(r[3]) == "closed" ? CaseStatus::closed : CaseStatus::open;
+    if (r[4]) c.closed = from_seconds(sql::as_int(r[4]));
+    c.service = sql::as_text(r[5]);
+    const config::Service* s = tx.config.find_service(c.service);
+    c.reopen_days = s ? s->reopen_days : 0;
+    c.citizen_id = sql::as_int(r[6]);
+    return c;
+}
+
 std::vector<ThreadCandidate> candidates(SqlCaseStore::Tx& tx, std::string_view from_where,
                                         const std::vector<std::string>& keys) {
     std::vector<ThreadCandidate> out;
     if (keys.empty()) return out;
-    std::string sql =
-        "SELECT DISTINCT c.id, c.number, z.address, c.status, c.closed_at, c.service, z.id ";
-    sql.append(from_where).append(" IN (").append(placeholders(1, keys.size())).append(")");
+    std::string sql = util::cat("SELECT DISTINCT ", candidate_columns, " ", from_where, " IN (",
+                                placeholders(1, keys.size()), ")");
     std::vector<sql::Value> params(keys.begin(), keys.end());
-    for (const sql::Row& r : tx.q(sql, params)) {
-        ThreadCandidate c;
-        c.id = sql::as_int(r[0]);
-        c.number = sql::as_text(r[1]);
-        c.citizen_address = sql::as_text(r[2]);
-        c.status = sql::as_text(r[3]) == "closed" ? CaseStatus::closed : CaseStatus::open;
-        if (r[4]) c.closed = from_seconds(sql::as_int(r[4]));
-        const config::Service* s = tx.config.find_service(sql::as_text(r[5]));
-        c.reopen_days = s ? s->reopen_days : 0;
-        c.citizen_id = sql::as_int(r[6]);
-        out.push_back(std::move(c));
-    }
+    for (const sql::Row& r : tx.q(sql, params)) out.push_back(candidate(tx, r));
+    return out;
+}
+
+// Inbound messages in a case with this Message-ID from this sender, as the duplicate rule reads
+// them (threading.hpp). The sender compares exactly here: a retry carries the very same From;
+// threading compares again, case-insensitively. Bounded, whoever reuses the Message-ID.
+std::vector<RecordedCopy> recorded_copies(SqlCaseStore::Tx& tx, const std::string& message_id,
+                                          const std::string& sender, std::size_t max_keys) {
+    std::vector<RecordedCopy> out;
+    if (message_id.empty() || sender.empty()) return out;
+    const std::string sql = util::cat(
+        "SELECT ", candidate_columns,
+        ", m.sender FROM messages m JOIN cases c ON c.id = m.case_id JOIN citizens z ON z.id = "
+        "c.citizen_id WHERE m.message_id = $1 AND m.direction = 'in' AND m.sender = $2 ORDER "
+        "BY m.id LIMIT ",
+        std::to_string(std::max<std::size_t>(max_keys, 1)));
+    for (const sql::Row& r : tx.q(sql, {message_id, sender}))
+        out.push_back(RecordedCopy{candidate(tx, r), sql::as_text(r[7])});
     return out;
 }
 
@@ -102,6 +126,7 @@ ThreadFacts thread_facts(SqlCaseStore::Tx& tx, const ThreadKeys& keys, std::size
                                 bounded(keys.references));
     f.by_tag = candidates(tx, "FROM cases c JOIN citizens z ON z.id = c.citizen_id WHERE c.number",
                           bounded(keys.subject_tags));
+    f.same_message = recorded_copies(tx, message_id, keys.sender, max_keys);
     if (!message_id.empty())
         f.referenced_by = candidates(tx,
                                      "FROM message_references x JOIN messages m ON m.id = "
@@ -355,8 +380,10 @@ util::Result<InboundOutcome> SqlCaseStore::record_inbound(const InboundRequest& 
             // The same message may have been recorded while this one waited for the lock.
             if (std::optional<InboundOutcome> done = replayed(tx, r)) return *done;
         }
+        ThreadKeys keys = r.keys;
+        keys.service = r.service;
         const ThreadDecision d =
-            decide_thread(r.keys, thread_facts(tx, r.keys, max_keys, r.message_id), tx.now);
+            decide_thread(keys, thread_facts(tx, keys, max_keys, r.message_id), tx.now);
         InboundOutcome o;
         o.rule = d.rule;
         o.flagged = d.flagged;
@@ -372,7 +399,8 @@ util::Result<InboundOutcome> SqlCaseStore::record_inbound(const InboundRequest& 
             o.created = true;
         }
         sql::Value case_id = o.case_ ? sql::Value{o.case_->id} : sql::Value{sql::Null{}};
-        if (o.case_) route(tx, *o.case_, r.kind == "human", o);
+        // A duplicate tells nobody of an absence: its first copy did, or a later message will.
+        if (o.case_) route(tx, *o.case_, r.kind == "human" && d.rule != ThreadRule::duplicate, o);
         if (!o.case_)
             tx.event(std::nullopt, "unthreaded", r.kind + " " + r.spool_id + ": " + d.reason);
         o.message = tx.insert(

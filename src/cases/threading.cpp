@@ -52,6 +52,8 @@ const ThreadCandidate* citizens_case(const std::vector<ThreadCandidate>& cases,
 
 const char* to_string(ThreadRule r) {
     switch (r) {
+        case ThreadRule::duplicate:
+            return "duplicate";
         case ThreadRule::token:
             return "token";
         case ThreadRule::reference:
@@ -72,6 +74,15 @@ bool same_address(std::string_view a, std::string_view b) {
 }
 
 ThreadDecision decide_thread(const ThreadKeys& keys, const ThreadFacts& facts, Instant now) {
+    for (const RecordedCopy& copy : facts.same_message) {
+        if (copy.kase.service != keys.service || !same_address(copy.sender, keys.sender)) continue;
+        ThreadDecision d;
+        d.rule = ThreadRule::duplicate;
+        d.case_id = copy.kase.id;
+        d.reason = "the same message (Message-ID and sender) is in " + copy.kase.number +
+                   " already: a second delivery of it";
+        return d;
+    }
     const bool token_fits =
         facts.by_token && (!keys.token_party || *keys.token_party == facts.by_token->citizen_id);
     if (token_fits) {

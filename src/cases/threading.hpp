@@ -2,6 +2,14 @@
 //
 // Contract: decide_thread() is pure; the store looks up the facts in its transaction and
 // records the decision and its rule. The rules, in order:
+//  0. duplicate: the sender already sent this very message (the same Message-ID, the same
+//     From address) to the same service, and it is in a case → that case, as a second delivery
+//     of it: an MTA's retry after a 250 it never saw (a connection cut after the end of DATA,
+//     RFC 1047; a gateway killed before it answered, whose neighbour then gets the retry), or
+//     one message sent to two of the service's addresses. It is recorded, and neither forwarded
+//     nor acknowledged again; a closed case is not reopened by it. Only the same sender's
+//     message counts, so a stranger reusing a citizen's Message-ID is threaded by the rules
+//     below like any other message;
 //  1. token: a verified citizen-reply token among the recipients names a case → that case. A
 //     sender other than the case's citizen (a spouse, a lawyer) is attached but flagged, so the
 //     referent is told. A token whose party is not the case's citizen id is ignored (it cannot
@@ -31,7 +39,7 @@
 
 namespace referent::cases {
 
-enum class ThreadRule { token, reference, subject_tag, new_case };
+enum class ThreadRule { duplicate, token, reference, subject_tag, new_case };
 const char* to_string(ThreadRule r);
 
 // What the message says about its thread.
@@ -41,6 +49,7 @@ struct ThreadKeys {
     std::vector<std::string> references;       // In-Reply-To first, then References, newest first
     std::vector<std::string> subject_tags;     // case numbers written in the subject
     std::string sender;                        // the From address
+    std::string service;  // the service addressed (its id; record_inbound: the request's)
 };
 
 // A case as threading sees it.
@@ -52,6 +61,13 @@ struct ThreadCandidate {
     CaseStatus status = CaseStatus::open;
     std::optional<Instant> closed;
     std::uint32_t reopen_days = 0;  // of the case's service
+    std::string service;            // the case's service (its id)
+};
+
+// An inbound message already recorded in a case with this message's own Message-ID.
+struct RecordedCopy {
+    ThreadCandidate kase;  // its case
+    std::string sender;    // its From address
 };
 
 // What the store found for the keys.
@@ -60,6 +76,7 @@ struct ThreadFacts {
     std::vector<ThreadCandidate> by_reference;   // cases holding a referenced Message-ID
     std::vector<ThreadCandidate> referenced_by;  // cases with a message naming this one
     std::vector<ThreadCandidate> by_tag;         // cases whose number is a subject tag
+    std::vector<RecordedCopy> same_message;      // inbound messages with this Message-ID
 };
 
 struct ThreadDecision {

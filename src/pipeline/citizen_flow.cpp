@@ -1,4 +1,6 @@
 // Mail from the public listener: citizens, their auto-replies, and bounces of our mail to them.
+#include <algorithm>
+
 #include "cases/threading.hpp"
 #include "mail/forward.hpp"
 #include "mail/notice.hpp"
@@ -283,6 +285,8 @@ util::Status Flow::citizen_for(const config::Service& service,
     util::log_info("pipeline", util::cat(in_.spool_id, ": case=", o->case_->number,
                                          " rule=", cases::to_string(o->rule),
                                          o->created ? " created" : "", o->replay ? " replay" : ""));
+    // Its first copy was forwarded (and acknowledged): the referent gets it once.
+    if (o->rule == cases::ThreadRule::duplicate) return {};
     if (auto st = forward(*o, service); !st) return st;
     if (o->created && service.acknowledge)
         if (auto st = notice_to_citizen(mail::TemplateName::acknowledgement, *o, service); !st)
@@ -294,19 +298,31 @@ util::Status Flow::citizen_for(const config::Service& service,
 
 util::Status Flow::citizen() {
     const config::Config& c = *d_.config;
-    // One pass per service addressed (a message to two services opens two cases).
-    std::vector<const config::Service*> done;
+    // One pass per service addressed (a message to two services opens two cases). Recipients
+    // with a verified token go first: a message sent both to a case's reply address and to its
+    // service's address joins that case, whatever the order of the envelope.
+    struct Pass {
+        const config::Service* service;
+        std::optional<cases::TokenClaims> token;
+    };
+    std::vector<Pass> passes;
     for (const std::string& rcpt : in_.envelope.recipients) {
         const config::Service* s = service_of(c, rcpt);
         // Accepted for a service the configuration no longer has: kept for an operator.
         if (!s) return util::Error::permanent(util::cat("no configured service for a recipient"));
         std::optional<cases::TokenClaims> token;
         if (auto sub = subaddress(rcpt)) token = d_.keys->verify(*sub);
+        passes.push_back({s, std::move(token)});
+    }
+    std::stable_partition(passes.begin(), passes.end(),
+                          [](const Pass& p) { return p.token.has_value(); });
+    std::vector<const config::Service*> done;
+    for (const Pass& p : passes) {
         bool seen = false;
-        for (const config::Service* x : done) seen = seen || x == s;
-        if (seen && !token) continue;
-        done.push_back(s);
-        if (auto st = citizen_for(*s, token); !st) return st;
+        for (const config::Service* x : done) seen = seen || x == p.service;
+        if (seen && !p.token) continue;
+        done.push_back(p.service);
+        if (auto st = citizen_for(*p.service, p.token); !st) return st;
     }
     return {};
 }

@@ -125,6 +125,57 @@ TEST_P(CaseStoreContract, ReplayOfASpoolIdChangesNothing) {
     EXPECT_EQ(record(from("jean@example.org", "s2")).case_->number, "EC-2026-000002");
 }
 
+// A second delivery of the same message (an MTA's retry after a 250 it never saw): its
+// Message-ID and sender are already in a case of the service. It joins that case as a
+// duplicate, opens nothing, and tells nobody of an absence; a stranger reusing the Message-ID
+// and the same message sent to another service are new messages.
+TEST_P(CaseStoreContract, SecondDeliveryOfAMessageIsADuplicateInItsCase) {
+    InboundOutcome first = record(from("elodie@example.fr", "s1"));
+    auto a = store_->add_absence(
+        {"marie", Day{year{2026} / March / 5}, Day{year{2026} / March / 20}, "paul"});
+    ASSERT_TRUE(a.ok()) << a.error().message;
+    clock_.advance(days(1));
+    InboundRequest retry = from("elodie@example.fr", "s2");
+    retry.message_id = "s1@client.example";
+    InboundOutcome dup = record(retry);
+    EXPECT_EQ(dup.rule, ThreadRule::duplicate);
+    ASSERT_TRUE(dup.case_);
+    EXPECT_EQ(dup.case_->id, first.case_->id);
+    EXPECT_FALSE(dup.created);
+    EXPECT_FALSE(dup.tell_absence);
+    EXPECT_NE(dup.message, first.message);
+    // Its own replay answers its first outcome.
+    InboundOutcome replayed = record(retry);
+    EXPECT_TRUE(replayed.replay);
+    EXPECT_EQ(replayed.rule, ThreadRule::duplicate);
+    EXPECT_EQ(replayed.case_->id, first.case_->id);
+    // The same message to another service opens a case there.
+    InboundRequest other_service = from("elodie@example.fr", "s5", "urbanisme");
+    other_service.message_id = "s1@client.example";
+    InboundOutcome u = record(other_service);
+    EXPECT_EQ(u.rule, ThreadRule::new_case);
+    EXPECT_EQ(u.case_->number, "URB-2026-000001");
+    // The absence is still told by the citizen's next message.
+    InboundRequest next = from("elodie@example.fr", "s3");
+    next.keys.references = {"s1@client.example"};
+    EXPECT_TRUE(record(next).tell_absence);
+    // Another sender with the same Message-ID: a case of their own.
+    InboundRequest stranger = from("mallory@evil.example", "s4");
+    stranger.message_id = "s1@client.example";
+    InboundOutcome m = record(stranger);
+    EXPECT_EQ(m.rule, ThreadRule::new_case);
+    EXPECT_NE(m.case_->id, first.case_->id);
+    // Both copies are in the case's file; the duplicate's decision is in its events.
+    auto file = store_->case_file(first.case_->number);
+    ASSERT_TRUE(file.ok());
+    EXPECT_EQ(file->messages.size(), 3u);
+    bool told = false;
+    for (const Event& e : file->events)
+        told = told || (e.kind == "threaded" && e.detail.rfind("duplicate: ", 0) == 0);
+    EXPECT_TRUE(told);
+    EXPECT_EQ(record(from("jean@example.org", "s6")).case_->number, "EC-2026-000003");
+}
+
 TEST_P(CaseStoreContract, FollowUpThreadsByReferenceThenByTag) {
     InboundOutcome first = record(from("elodie@example.fr", "s1"));
     InboundRequest reply = from("Elodie@Example.FR", "s2");  // case differs, same citizen

@@ -40,10 +40,17 @@ struct Row {
     std::optional<std::int64_t> predecessor = std::nullopt;
 };
 
-ThreadKeys from(std::string sender) {
+ThreadKeys from(std::string sender, std::string service = "etat-civil") {
     ThreadKeys k;
     k.sender = std::move(sender);
+    k.service = std::move(service);
     return k;
+}
+
+// An inbound message with this message's Message-ID, from `sender`, in `c` (of etat-civil).
+RecordedCopy copy_in(ThreadCandidate c, std::string sender) {
+    c.service = "etat-civil";
+    return RecordedCopy{std::move(c), std::move(sender)};
 }
 
 std::vector<Row> rows() {
@@ -78,7 +85,33 @@ std::vector<Row> rows() {
     named_and_tag.by_tag = {open_case(1, elodie)};
     ThreadFacts ref_and_named = refs;
     ref_and_named.referenced_by = {open_case(5, elodie)};
+    ThreadFacts sent_before;  // the same message, from Elodie, is in case 6
+    sent_before.same_message = {copy_in(open_case(6, elodie), elodie)};
+    ThreadFacts sent_before_and_token = sent_before;
+    sent_before_and_token.by_token = open_case(1, elodie);
+    sent_before_and_token.by_reference = {open_case(4, elodie)};
+    ThreadFacts sent_before_closed;
+    sent_before_closed.same_message = {copy_in(closed_case(6, elodie, 45), elodie)};
+    ThreadFacts stranger_copy_first;  // Mallory's copy first, then Elodie's
+    stranger_copy_first.same_message = {copy_in(open_case(7, mallory), mallory),
+                                        copy_in(open_case(6, elodie), elodie)};
     return {
+        {"second delivery of the same message", from(elodie), sent_before, ThreadRule::duplicate,
+         6},
+        {"second delivery, sender case differs", from("Elodie@Example.fr"), sent_before,
+         ThreadRule::duplicate, 6},
+        {"duplicate beats token and references", from(elodie), sent_before_and_token,
+         ThreadRule::duplicate, 6},
+        {"duplicate in a case closed long ago: joined, not reopened", from(elodie),
+         sent_before_closed, ThreadRule::duplicate, 6},
+        {"the sender's own copy, not a stranger's", from(elodie), stranger_copy_first,
+         ThreadRule::duplicate, 6},
+        {"a citizen's Message-ID reused by a stranger", from(mallory), sent_before,
+         ThreadRule::new_case, std::nullopt},
+        {"the same message to another service", from(elodie, "urbanisme"), sent_before,
+         ThreadRule::new_case, std::nullopt},
+        {"empty sender is never a duplicate", from(""), sent_before, ThreadRule::new_case,
+         std::nullopt},
         {"token of the citizen", from(elodie), token, ThreadRule::token, 1},
         {"token, sender case differs", from("ELODIE@Example.FR"), token, ThreadRule::token, 1},
         {"token of a spouse: flagged", from("marc@example.fr"), token, ThreadRule::token, 1, true},

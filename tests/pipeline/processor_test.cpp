@@ -15,6 +15,7 @@
 #include "cases/sql_case_store.hpp"
 #include "gateway_config.hpp"
 #include "mail/message.hpp"
+#include "pipeline/flow.hpp"
 #include "spool/temp_dir.hpp"
 
 namespace referent::pipeline {
@@ -55,6 +56,10 @@ protected:
 
     // A committed message in incoming/, as the spool writer leaves it.
     std::string put(const std::string& bytes, const std::string& rcpt, std::string id = "") {
+        return put_to(bytes, {rcpt}, std::move(id));
+    }
+    std::string put_to(const std::string& bytes, std::vector<std::string> rcpts,
+                       std::string id = "") {
         spool::Envelope e;
         e.id = id.empty() ? spool_->new_id() : id;
         e.role = "public";
@@ -62,7 +67,7 @@ protected:
         e.client_address = "192.0.2.1:52000";
         e.helo = "client.example";
         e.mail_from = "elodie@example.org";
-        e.recipients = {rcpt};
+        e.recipients = std::move(rcpts);
         e.arrival = t0;
         e.body = "8BITMIME";
         test::write_bytes(spool_->incoming_dir() / (e.id + ".msg"), bytes);
@@ -322,6 +327,45 @@ TEST_F(ProcessorTest, AFollowUpIsNeverDecidedBeforeAMessageQueuedAheadOfIt) {
     EXPECT_NE(bytes->find("In-Reply-To: <m1@example.org>"), std::string::npos)
         << "the acknowledgement answers the first message\n"
         << bytes->substr(0, 800);
+}
+
+// An MTA's retry of a message it saw no 250 for (a cut connection, a gateway killed before it
+// answered): another spool id, the same message. Recorded in its case, sent nowhere.
+TEST_F(ProcessorTest, ASecondDeliveryOfAMessageIsNeitherForwardedNorAcknowledgedAgain) {
+    ASSERT_EQ(processor_->process(put(citizen_mail, "etat-civil@mairie.example.fr")), Result::done);
+    ASSERT_EQ(items().size(), 2u);
+    ASSERT_EQ(processor_->process(put(citizen_mail, "etat-civil@mairie.example.fr")), Result::done);
+    EXPECT_TRUE(spool_->incoming_ids().empty());
+    EXPECT_EQ(items().size(), 2u) << "one forward, one acknowledgement: the first copy's";
+    cases::CaseFilter all;
+    auto cases = store_->list_cases(all);
+    ASSERT_EQ(cases->size(), 1u);
+    auto file = store_->case_file(cases->front().number);
+    ASSERT_TRUE(file.ok());
+    std::size_t inbound = 0;
+    for (const auto& m : file->messages) inbound += m.direction == cases::Direction::in ? 1u : 0u;
+    EXPECT_EQ(inbound, 2u) << "both copies are in the case's file";
+    EXPECT_EQ(file->messages.size(), 4u) << "and the one forward and acknowledgement";
+}
+
+// A message to both a case's reply address and its service's address joins that case, whatever
+// the envelope's order: the recipient with a token is decided first.
+TEST_F(ProcessorTest, ARecipientWithAReplyTokenIsDecidedBeforeTheServicesAddress) {
+    ASSERT_EQ(processor_->process(put(citizen_mail, "etat-civil@mairie.example.fr")), Result::done);
+    cases::CaseFilter all;
+    const cases::Case kase = store_->list_cases(all)->front();
+    auto reply_to = citizen_reply_address(*config_, keys_, kase);
+    ASSERT_TRUE(reply_to.ok());
+    const std::string unrelated =
+        "From: Elodie <elodie@example.org>\r\nTo: etat-civil@mairie.example.fr\r\n"
+        "Subject: Encore une question\r\nMessage-ID: <m3@example.org>\r\n\r\nBonjour\r\n";
+    const std::size_t before = items().size();
+    ASSERT_EQ(processor_->process(put_to(unrelated, {"etat-civil@mairie.example.fr", *reply_to})),
+              Result::done);
+    EXPECT_EQ(store_->list_cases(all)->size(), 1u) << "no new case";
+    auto out = items();
+    ASSERT_EQ(out.size(), before + 1) << "one forward, no acknowledgement";
+    for (const auto& i : out) EXPECT_EQ(i.case_number, kase.number) << i.id;
 }
 
 // A quarantine interrupted by a disk fault between its renames left the .msg in corrupt/ and
