@@ -203,6 +203,19 @@ class FlowTests(DaemonTestCase):
         self.assertEqual(len(self.outbox(AGENT)), 1, "the vacation reply was forwarded")
         self.assertEqual(len(self.outbox(citizen)), 1, "the vacation reply was acknowledged")
 
+    def test_10_a_message_delivered_twice_is_forwarded_and_acknowledged_once(self):
+        # An MTA that saw no 250 after DATA sends the message again: same Message-ID, same From.
+        citizen = "deux-fois@example.org"
+        for _ in range(2):
+            self.send_citizen(citizen, "Acte de mariage", "Bonjour", msgid="twice@example.org")
+        self.wait_outbox(AGENT, 1, "the forward")
+        self.wait_outbox(citizen, 1, "the acknowledgement")
+        wait_until(lambda: not self.daemon.incoming_ids(), 20, "the processor")
+        wait_until(lambda: not [n for n in self.daemon.files("outgoing") if n.endswith(".item")],
+                   20, "the relay")
+        self.assertEqual(len(self.outbox(AGENT)), 1, "the second copy was forwarded")
+        self.assertEqual(len(self.outbox(citizen)), 1, "the second copy was acknowledged")
+
     def test_9_auto_responders_stop_at_the_daily_cap(self):
         # Another gateway whose auto-replies look human and open a fresh thread each time: each
         # opens a case, but acknowledgements to that address stop at max_notices_per_day (5).
@@ -247,6 +260,7 @@ class AbsenceTests(FlowTests):
     test_5_forged_agent_replies_reach_nobody = None
     test_6_citizen_vacation_reply_is_only_recorded = None
     test_9_auto_responders_stop_at_the_daily_cap = None
+    test_10_a_message_delivered_twice_is_forwarded_and_acknowledged_once = None
     test_bounce_corpus_opens_nothing = None
 
     def test_7_absence(self):
@@ -295,6 +309,7 @@ class StickyTests(FlowTests):
     test_5_forged_agent_replies_reach_nobody = None
     test_6_citizen_vacation_reply_is_only_recorded = None
     test_9_auto_responders_stop_at_the_daily_cap = None
+    test_10_a_message_delivered_twice_is_forwarded_and_acknowledged_once = None
     test_bounce_corpus_opens_nothing = None
 
     def referent_of(self, sender, subject, msgid):
@@ -322,6 +337,7 @@ class HandoverTests(FlowTests):
     test_5_forged_agent_replies_reach_nobody = None
     test_6_citizen_vacation_reply_is_only_recorded = None
     test_9_auto_responders_stop_at_the_daily_cap = None
+    test_10_a_message_delivered_twice_is_forwarded_and_acknowledged_once = None
     test_bounce_corpus_opens_nothing = None
 
     def assign(self, *args):
@@ -384,6 +400,7 @@ class AuthenticatedRepliesTests(FlowTests):
     test_5_forged_agent_replies_reach_nobody = None
     test_6_citizen_vacation_reply_is_only_recorded = None
     test_9_auto_responders_stop_at_the_daily_cap = None
+    test_10_a_message_delivered_twice_is_forwarded_and_acknowledged_once = None
     test_bounce_corpus_opens_nothing = None
 
     def test_authentication_results(self):
