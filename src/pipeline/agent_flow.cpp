@@ -13,6 +13,9 @@ namespace referent::pipeline {
 
 namespace {
 
+// The longest agent Message-ID a reply's store key is made of (RFC 5322 ids are far shorter).
+constexpr std::size_t max_keyed_message_id = 250;
+
 std::string trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -232,6 +235,13 @@ util::Status Flow::agent() {
           kase.citizen.address,
           std::move(out->bytes),
           true};
+    // Keyed by the referent's own message: an MTA's second delivery of it (a 250 it never saw)
+    // finds the first one's record and sends the citizen nothing more. A Message-ID longer
+    // than any client writes is not used (the store's keys stay short): that reply is keyed by
+    // its spool id, as any other message.
+    const std::string agent_message_id = in_.message->message_id();
+    if (!agent_message_id.empty() && agent_message_id.size() <= max_keyed_message_id)
+        o.key = util::cat("reply/", std::to_string(kase.id), "/", agent->id, "/", agent_message_id);
     for (const std::string& note : out->internal_notes)
         o.events.emplace_back("internal_note", note);
     o.events.emplace_back("verified",

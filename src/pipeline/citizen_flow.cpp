@@ -46,7 +46,7 @@ util::Status Flow::queue(const Out& o) {
     // ones as the first pass did, so it finds their items instead of making them again.
     const int number = next_item_++;
     cases::OutboundRequest r;
-    r.key = util::cat(in_.key, "/", o.kind, "/", o.rcpt);
+    r.key = o.key.empty() ? util::cat(in_.key, "/", o.kind, "/", o.rcpt) : o.key;
     r.case_id = o.case_->id;
     r.kind = o.kind;
     r.message_id = o.message_id;
@@ -59,8 +59,13 @@ util::Status Flow::queue(const Out& o) {
     if (!rec) return rec.error();
     if (rec->states.front() != cases::DeliveryState::queued) return {};  // a replay: done
     // Recorded by another gateway sharing the store (both saw the same deadline due): its
-    // item is in its own outgoing/, or it makes it again at its restart. Not twice.
-    if (rec->replay && rec->message_id != o.message_id) return {};
+    // item is in its own outgoing/, or it makes it again at its restart. Or recorded for
+    // another inbound message under the same key (a referent's reply delivered twice). Not twice.
+    if (rec->replay && rec->message_id != o.message_id) {
+        util::log_info("pipeline", util::cat(in_.spool_id, ": ", o.kind, " recorded before as <",
+                                             rec->message_id, ">: not queued again"));
+        return {};
+    }
     spool::OutgoingMessage m;
     m.item.id = util::cat(in_.spool_id, "o", std::to_string(number));
     // A replay whose item still waits in outgoing/ adds nothing (found_waiting); one whose

@@ -58,6 +58,9 @@ private:
         std::string bytes;
         bool verp = false;  // mail to a citizen: the bounce token is the envelope sender
         std::vector<std::pair<std::string, std::string>> events = {};  // with the record
+        // The store's idempotency key; "" for "<inbound key>/<kind>/<rcpt>". Another message
+        // queued under a key already recorded (by another message) sends nothing.
+        std::string key = {};
     };
     util::Status queue(const Out& o);
     util::Status citizen_for(const config::Service& service,

@@ -203,7 +203,7 @@ class FlowTests(DaemonTestCase):
         self.assertEqual(len(self.outbox(AGENT)), 1, "the vacation reply was forwarded")
         self.assertEqual(len(self.outbox(citizen)), 1, "the vacation reply was acknowledged")
 
-    def test_10_a_message_delivered_twice_is_forwarded_and_acknowledged_once(self):
+    def test_10_a_message_delivered_twice_reaches_its_reader_once(self):
         # An MTA that saw no 250 after DATA sends the message again: same Message-ID, same From.
         citizen = "deux-fois@example.org"
         for _ in range(2):
@@ -215,6 +215,23 @@ class FlowTests(DaemonTestCase):
                    20, "the relay")
         self.assertEqual(len(self.outbox(AGENT)), 1, "the second copy was forwarded")
         self.assertEqual(len(self.outbox(citizen)), 1, "the second copy was acknowledged")
+        # The referent's reply, delivered twice by the organisation's MTA: the citizen gets it
+        # once.
+        fwd, _ = self.wait_outbox(AGENT, 1, "the forward")
+        reply_to = fwd["Reply-To"].addresses[0].addr_spec
+        for _ in range(2):
+            self.send_agent(reply_to, [("From", "Hélène Lefèvre <%s>" % AGENT), ("To", reply_to),
+                                       ("Subject", "RE: " + fwd["Subject"]),
+                                       ("Message-ID", "<twice-reply@services.example>"),
+                                       ("In-Reply-To", fwd["Message-ID"]),
+                                       ("MIME-Version", "1.0"),
+                                       ("Content-Type", "text/plain; charset=utf-8")],
+                            "Bonjour,\nc'est noté.\n")
+        self.wait_outbox(citizen, 2, "the rewritten reply")
+        wait_until(lambda: not self.daemon.incoming_ids(), 20, "the processor")
+        wait_until(lambda: not [n for n in self.daemon.files("outgoing") if n.endswith(".item")],
+                   20, "the relay")
+        self.assertEqual(len(self.outbox(citizen)), 2, "the reply reached the citizen twice")
 
     def test_9_auto_responders_stop_at_the_daily_cap(self):
         # Another gateway whose auto-replies look human and open a fresh thread each time: each
@@ -260,7 +277,7 @@ class AbsenceTests(FlowTests):
     test_5_forged_agent_replies_reach_nobody = None
     test_6_citizen_vacation_reply_is_only_recorded = None
     test_9_auto_responders_stop_at_the_daily_cap = None
-    test_10_a_message_delivered_twice_is_forwarded_and_acknowledged_once = None
+    test_10_a_message_delivered_twice_reaches_its_reader_once = None
     test_bounce_corpus_opens_nothing = None
 
     def test_7_absence(self):
@@ -309,7 +326,7 @@ class StickyTests(FlowTests):
     test_5_forged_agent_replies_reach_nobody = None
     test_6_citizen_vacation_reply_is_only_recorded = None
     test_9_auto_responders_stop_at_the_daily_cap = None
-    test_10_a_message_delivered_twice_is_forwarded_and_acknowledged_once = None
+    test_10_a_message_delivered_twice_reaches_its_reader_once = None
     test_bounce_corpus_opens_nothing = None
 
     def referent_of(self, sender, subject, msgid):
@@ -337,7 +354,7 @@ class HandoverTests(FlowTests):
     test_5_forged_agent_replies_reach_nobody = None
     test_6_citizen_vacation_reply_is_only_recorded = None
     test_9_auto_responders_stop_at_the_daily_cap = None
-    test_10_a_message_delivered_twice_is_forwarded_and_acknowledged_once = None
+    test_10_a_message_delivered_twice_reaches_its_reader_once = None
     test_bounce_corpus_opens_nothing = None
 
     def assign(self, *args):
@@ -400,7 +417,7 @@ class AuthenticatedRepliesTests(FlowTests):
     test_5_forged_agent_replies_reach_nobody = None
     test_6_citizen_vacation_reply_is_only_recorded = None
     test_9_auto_responders_stop_at_the_daily_cap = None
-    test_10_a_message_delivered_twice_is_forwarded_and_acknowledged_once = None
+    test_10_a_message_delivered_twice_reaches_its_reader_once = None
     test_bounce_corpus_opens_nothing = None
 
     def test_authentication_results(self):

@@ -17,6 +17,7 @@
 #include "mail/message.hpp"
 #include "pipeline/flow.hpp"
 #include "spool/temp_dir.hpp"
+#include "util/cat.hpp"
 
 namespace referent::pipeline {
 namespace {
@@ -59,14 +60,15 @@ protected:
         return put_to(bytes, {rcpt}, std::move(id));
     }
     std::string put_to(const std::string& bytes, std::vector<std::string> rcpts,
-                       std::string id = "") {
+                       std::string id = "", std::string role = "public",
+                       std::string mail_from = "elodie@example.org") {
         spool::Envelope e;
         e.id = id.empty() ? spool_->new_id() : id;
-        e.role = "public";
+        e.role = std::move(role);
         e.protocol = "ESMTP";
         e.client_address = "192.0.2.1:52000";
         e.helo = "client.example";
-        e.mail_from = "elodie@example.org";
+        e.mail_from = std::move(mail_from);
         e.recipients = std::move(rcpts);
         e.arrival = t0;
         e.body = "8BITMIME";
@@ -346,6 +348,38 @@ TEST_F(ProcessorTest, ASecondDeliveryOfAMessageIsNeitherForwardedNorAcknowledged
     for (const auto& m : file->messages) inbound += m.direction == cases::Direction::in ? 1u : 0u;
     EXPECT_EQ(inbound, 2u) << "both copies are in the case's file";
     EXPECT_EQ(file->messages.size(), 4u) << "and the one forward and acknowledgement";
+}
+
+// The referent's reply delivered twice by the organisation's MTA (the same Message-ID): the
+// citizen gets it once. A Message-ID past the longest one a reply is keyed by (250 octets) is
+// not used: each copy then counts as a reply of its own.
+TEST_F(ProcessorTest, AReferentsReplyDeliveredTwiceReachesTheCitizenOnce) {
+    ASSERT_EQ(processor_->process(put(citizen_mail, "etat-civil@mairie.example.fr")), Result::done);
+    cases::CaseFilter all;
+    const cases::Case kase = store_->list_cases(all)->front();
+    auto party = store_->agent_party("helene");
+    ASSERT_TRUE(party.ok());
+    auto to = agent_reply_address(*config_, keys_, kase, *party);
+    ASSERT_TRUE(to.ok());
+    auto replies_after_two_copies = [&](const std::string& message_id) {
+        const std::string reply =
+            util::cat("From: Helene <helene@agents.example.fr>\r\nTo: ", *to,
+                      "\r\nSubject: RE: Acte de naissance\r\nMessage-ID: <", message_id,
+                      ">\r\nIn-Reply-To: <m1@example.org>\r\n\r\nBonjour, c'est note.\r\n");
+        for (int i = 0; i < 2; ++i)
+            EXPECT_EQ(processor_->process(
+                          put_to(reply, {*to}, "", "internal", "helene@agents.example.fr")),
+                      Result::done);
+        const auto out = items();
+        return std::count_if(out.begin(), out.end(),
+                             [](const auto& i) { return i.kind == "reply"; });
+    };
+    // Each message id is a new reply: the count goes on from the previous ones.
+    EXPECT_EQ(replies_after_two_copies("r1@agents.example.fr"), 1);
+    const std::string at_bound = std::string(250 - 18, 'b') + "@agents.example.fr";
+    ASSERT_EQ(at_bound.size(), 250u);
+    EXPECT_EQ(replies_after_two_copies(at_bound), 2);
+    EXPECT_EQ(replies_after_two_copies("c" + at_bound), 4) << "251 octets: keyed by spool id";
 }
 
 // A message to both a case's reply address and its service's address joins that case, whatever
