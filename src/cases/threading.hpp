@@ -5,11 +5,10 @@
 //  0. duplicate: the sender already sent this very message (the same Message-ID, the same
 //     From address) to the same service, and it is in a case → that case, as a second delivery
 //     of it: an MTA's retry after a 250 it never saw (a connection cut after the end of DATA,
-//     RFC 1047; a gateway killed before it answered, whose neighbour then gets the retry), or
-//     one message sent to two of the service's addresses. It is recorded, and neither forwarded
-//     nor acknowledged again; a closed case is not reopened by it. Only the same sender's
-//     message counts, so a stranger reusing a citizen's Message-ID is threaded by the rules
-//     below like any other message;
+//     RFC 1047; a gateway killed before it answered, whose neighbour then gets the retry). It
+//     is recorded, and neither forwarded nor acknowledged again; a closed case is not reopened
+//     by it. Only the same sender's message counts, so a stranger reusing a citizen's
+//     Message-ID is threaded by the rules below like any other message;
 //  1. token: a verified citizen-reply token among the recipients names a case → that case. A
 //     sender other than the case's citizen (a spouse, a lawyer) is attached but flagged, so the
 //     referent is told. A token whose party is not the case's citizen id is ignored (it cannot
