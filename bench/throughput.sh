@@ -30,8 +30,8 @@
 # Environment (defaults): ROUNDS (3), SESSIONS (20), MESSAGES (20000), SIZE (5120),
 #   BIG_MESSAGES (5000), BIG_SIZE (102400), LIGHT_MESSAGES (2000: a p99 over 300 transactions
 #   is the third worst, mostly the machine's noise), LIGHT_PACE (10: 100 transactions a second,
-#   about a quarter of what Postfix delivers here under load), MEM_SESSIONS (100), MEM_SIZE (10485760),
-#   BATCH (32: gateway.processor_batch), COUNT_MESSAGES (2000),
+#   about a quarter of what Postfix delivers here under load), MEM_SESSIONS (100),
+#   MEM_SIZE (10485760), BATCH (32: gateway.processor_batch), COUNT_MESSAGES (2000),
 #   SKIP (space-separated parts to leave out: small big light memory), KEEP=1 keeps the work dir.
 # Needs root (smtp-sink -u nobody, Postfix), Postfix 3.x, python3, bc.
 set -euo pipefail
