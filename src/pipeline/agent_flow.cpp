@@ -13,8 +13,21 @@ namespace referent::pipeline {
 
 namespace {
 
-// The longest agent Message-ID a reply's store key is made of (RFC 5322 ids are far shorter).
+// The longest agent Message-ID a store key is made of (RFC 5322 ids are far shorter).
 constexpr std::size_t max_keyed_message_id = 250;
+
+// The store key of what answers an agent's message (`kind`: the reply to the citizen, or the
+// notice of its refusal), made of that message's own Message-ID: an MTA's second delivery of it
+// (a 250 it never saw) finds the first one's record and sends nothing more. "" (keyed by the
+// spool id, as any other message, Flow::Out::key) without a Message-ID, or with one longer
+// than any client writes: the store's keys stay short.
+std::string agent_message_key(const Inbound& in, std::string_view kind, std::int64_t case_id,
+                              const std::string& agent) {
+    if (!in.message) return {};
+    const std::string id = in.message->message_id();
+    if (id.empty() || id.size() > max_keyed_message_id) return {};
+    return util::cat(kind, "/", std::to_string(case_id), "/", agent, "/", id);
+}
 
 std::string trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -128,6 +141,7 @@ util::Status Flow::refuse_agent(std::optional<std::int64_t> case_id, std::string
     Out out{"reply_refused",          &k,   util::cat(n.message_id_token, "@", c.gateway.hostname),
             service->address,         "",   notify->email,
             std::move(bytes).value(), false};
+    out.key = agent_message_key(in_, out.kind, k.id, notify->id);
     return queue(out);
 }
 
@@ -235,13 +249,7 @@ util::Status Flow::agent() {
           kase.citizen.address,
           std::move(out->bytes),
           true};
-    // Keyed by the referent's own message: an MTA's second delivery of it (a 250 it never saw)
-    // finds the first one's record and sends the citizen nothing more. A Message-ID longer
-    // than any client writes is not used (the store's keys stay short): that reply is keyed by
-    // its spool id, as any other message.
-    const std::string agent_message_id = in_.message->message_id();
-    if (!agent_message_id.empty() && agent_message_id.size() <= max_keyed_message_id)
-        o.key = util::cat("reply/", std::to_string(kase.id), "/", agent->id, "/", agent_message_id);
+    o.key = agent_message_key(in_, o.kind, kase.id, agent->id);
     for (const std::string& note : out->internal_notes)
         o.events.emplace_back("internal_note", note);
     o.events.emplace_back("verified",

@@ -382,6 +382,32 @@ TEST_F(ProcessorTest, AReferentsReplyDeliveredTwiceReachesTheCitizenOnce) {
     EXPECT_EQ(replies_after_two_copies("c" + at_bound), 4) << "251 octets: keyed by spool id";
 }
 
+// The same for a reply the gateway refuses (here: two mailboxes in From): the agent the
+// envelope names is told once.
+TEST_F(ProcessorTest, ARefusedReplyDeliveredTwiceTellsTheAgentOnce) {
+    ASSERT_EQ(processor_->process(put(citizen_mail, "etat-civil@mairie.example.fr")), Result::done);
+    cases::CaseFilter all;
+    const cases::Case kase = store_->list_cases(all)->front();
+    auto party = store_->agent_party("helene");
+    ASSERT_TRUE(party.ok());
+    auto to = agent_reply_address(*config_, keys_, kase, *party);
+    ASSERT_TRUE(to.ok());
+    const std::string reply = util::cat(
+        "From: Helene <helene@agents.example.fr>, Paul <paul@agents.example.fr>\r\nTo: ", *to,
+        "\r\nSubject: RE: Acte de naissance\r\nMessage-ID: <r9@agents.example.fr>\r\n"
+        "In-Reply-To: <m1@example.org>\r\n\r\nBonjour.\r\n");
+    for (int i = 0; i < 2; ++i)
+        EXPECT_EQ(
+            processor_->process(put_to(reply, {*to}, "", "internal", "helene@agents.example.fr")),
+            Result::done);
+    const auto out = items();
+    EXPECT_EQ(std::count_if(out.begin(), out.end(),
+                            [](const auto& i) { return i.kind == "reply_refused"; }),
+              1);
+    EXPECT_EQ(
+        std::count_if(out.begin(), out.end(), [](const auto& i) { return i.kind == "reply"; }), 0);
+}
+
 // A message to both a case's reply address and its service's address joins that case, whatever
 // the envelope's order: the recipient with a token is decided first.
 TEST_F(ProcessorTest, ARecipientWithAReplyTokenIsDecidedBeforeTheServicesAddress) {
