@@ -87,20 +87,20 @@ std::vector<ThreadCandidate> candidates(SqlCaseStore::Tx& tx, std::string_view f
     return out;
 }
 
-// Inbound messages in a case with this Message-ID from this sender, as the duplicate rule reads
-// them (threading.hpp). The sender compares exactly here: a retry carries the very same From;
-// threading compares again, case-insensitively. Bounded, whoever reuses the Message-ID.
+// The first inbound message in a case of `service` with this Message-ID from this sender, as
+// the duplicate rule reads it (threading.hpp): one row, whoever reuses the Message-ID. The
+// sender compares exactly here (a retry carries the very same From); threading compares again,
+// case-insensitively, and the service again too.
 std::vector<RecordedCopy> recorded_copies(SqlCaseStore::Tx& tx, const std::string& message_id,
-                                          const std::string& sender, std::size_t max_keys) {
+                                          const ThreadKeys& keys) {
     std::vector<RecordedCopy> out;
-    if (message_id.empty() || sender.empty()) return out;
+    if (message_id.empty() || keys.sender.empty()) return out;
     const std::string sql = util::cat(
         "SELECT ", candidate_columns,
         ", m.sender FROM messages m JOIN cases c ON c.id = m.case_id JOIN citizens z ON z.id = "
-        "c.citizen_id WHERE m.message_id = $1 AND m.direction = 'in' AND m.sender = $2 ORDER "
-        "BY m.id LIMIT ",
-        std::to_string(std::max<std::size_t>(max_keys, 1)));
-    for (const sql::Row& r : tx.q(sql, {message_id, sender}))
+        "c.citizen_id WHERE m.message_id = $1 AND m.direction = 'in' AND m.sender = $2 AND "
+        "c.service = $3 ORDER BY m.id LIMIT 1");
+    for (const sql::Row& r : tx.q(sql, {message_id, keys.sender, keys.service}))
         out.push_back(RecordedCopy{candidate(tx, r), sql::as_text(r[7])});
     return out;
 }
@@ -126,7 +126,7 @@ ThreadFacts thread_facts(SqlCaseStore::Tx& tx, const ThreadKeys& keys, std::size
                                 bounded(keys.references));
     f.by_tag = candidates(tx, "FROM cases c JOIN citizens z ON z.id = c.citizen_id WHERE c.number",
                           bounded(keys.subject_tags));
-    f.same_message = recorded_copies(tx, message_id, keys.sender, max_keys);
+    f.same_message = recorded_copies(tx, message_id, keys);
     if (!message_id.empty())
         f.referenced_by = candidates(tx,
                                      "FROM message_references x JOIN messages m ON m.id = "
